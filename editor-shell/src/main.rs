@@ -1,0 +1,89 @@
+//! `playground`: the immortal shell. It owns the process, checks its api, finds the
+//! workspace, builds and loads the modules through the loader, and drives them.
+//!
+//! Subcommands and modes:
+//! - `playground graph` prints the resolved load order (or the resolution error);
+//! - `playground --headless` runs the modules without a window, controlled by a line
+//!   protocol on stdin (see `headless.rs`).
+
+mod headless;
+mod workspace;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use module_loader::Runtime;
+use playground_api::{abi, tracing_subscriber};
+
+/// The Playground live-coding editor.
+#[derive(Parser, Debug)]
+#[command(name = "playground", version, about)]
+struct Cli {
+    /// The workspace root (the folder with `modules/`). Default: found from the current
+    /// folder, then from the executable's location.
+    #[arg(long, global = true)]
+    root: Option<PathBuf>,
+    /// The modules folder, if not `<root>/modules`.
+    #[arg(long, global = true)]
+    modules: Option<PathBuf>,
+    /// Where the built module libraries are, if not beside this executable.
+    #[arg(long, global = true)]
+    library_dir: Option<PathBuf>,
+    /// Run without a window; read commands from stdin (`help` lists them).
+    #[arg(long)]
+    headless: bool,
+    /// Do not build the modules before loading them.
+    #[arg(long)]
+    no_build: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Resolve every module and print the load order, one `id version` per line.
+    Graph,
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Logs go to stderr: stdout carries the headless protocol (and, later, MCP).
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    abi::check_running(&abi::STAMP)?;
+    let paths = workspace::Paths::find(cli.root.as_deref(), cli.modules, cli.library_dir)?;
+    let runtime = Runtime::new(paths.loader_config());
+    match cli.command {
+        Some(Command::Graph) => {
+            let graph = runtime.resolve().map_err(|e| e.to_string())?;
+            let mut out = String::new();
+            for source in graph.sources() {
+                out.push_str(&format!("{} {}\n", source.manifest.id, source.manifest.version));
+            }
+            workspace::print(&out);
+            Ok(())
+        }
+        None if cli.headless => {
+            if !cli.no_build {
+                paths.build_modules(&runtime)?;
+            }
+            headless::run(&runtime, std::io::BufReader::new(std::io::stdin()))
+        }
+        None => Err("the window arrives with the editor; for now run `playground --headless` or `playground graph`".to_owned()),
+    }
+}
+
+fn main() -> ExitCode {
+    init_logging();
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! Where things are: the workspace root, the modules folder, the built libraries and the
+//! folder for generation copies.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use module_loader::{Config, Runtime, cargo};
+use playground_api::tracing;
+
+/// The folders the shell works with.
+pub(crate) struct Paths {
+    pub(crate) root: PathBuf,
+    pub(crate) modules: PathBuf,
+    pub(crate) library_dir: PathBuf,
+    pub(crate) generations: PathBuf,
+}
+
+fn looks_like_workspace(dir: &Path) -> bool {
+    dir.join("modules").is_dir() && dir.join("Cargo.toml").is_file()
+}
+
+fn find_upwards(start: &Path) -> Option<PathBuf> {
+    start.ancestors().find(|dir| looks_like_workspace(dir)).map(Path::to_path_buf)
+}
+
+impl Paths {
+    pub(crate) fn find(root: Option<&Path>, modules: Option<PathBuf>, library_dir: Option<PathBuf>) -> Result<Paths, String> {
+        let exe_dir = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(Path::to_path_buf))
+            .ok_or("cannot tell where the playground executable is")?;
+        let root = match root {
+            Some(root) => root.to_path_buf(),
+            None => std::env::current_dir()
+                .ok()
+                .and_then(|cwd| find_upwards(&cwd))
+                .or_else(|| find_upwards(&exe_dir))
+                .ok_or("cannot find the Playground workspace (a folder with `modules/` and `Cargo.toml`): pass --root")?,
+        };
+        let modules = modules.unwrap_or_else(|| root.join("modules"));
+        // Cargo puts module dylibs beside the binary of the same profile (target/<profile>).
+        let library_dir = library_dir.unwrap_or_else(|| exe_dir.clone());
+        let generations_base = library_dir.join("playground-generations");
+        remove_stale_generations(&generations_base);
+        let generations = generations_base.join(std::process::id().to_string());
+        Ok(Paths { root, modules, library_dir, generations })
+    }
+
+    pub(crate) fn loader_config(&self) -> Config {
+        Config {
+            modules_root: self.modules.clone(),
+            library_dir: self.library_dir.clone(),
+            generations_dir: self.generations.clone(),
+        }
+    }
+
+    /// Builds every module library with cargo, in this binary's profile.
+    pub(crate) fn build_modules(&self, runtime: &Runtime) -> Result<(), String> {
+        let graph = runtime.resolve().map_err(|e| e.to_string())?;
+        let packages: Vec<String> =
+            graph.sources().filter(|s| s.library.is_some()).map(|s| s.package.clone()).collect();
+        tracing::info!("building {} module(s)", packages.len());
+        cargo::build(&self.root, &packages, !cfg!(debug_assertions)).map_err(|e| e.to_string())
+    }
+}
+
+impl Drop for Paths {
+    fn drop(&mut self) {
+        // The copies are still mapped; unlinking them is safe and frees the disk space.
+        let _ = std::fs::remove_dir_all(&self.generations);
+    }
+}
+
+/// Removes generation folders of processes that no longer run (a crash leaves them).
+fn remove_stale_generations(base: &Path) {
+    let Ok(entries) = std::fs::read_dir(base) else { return };
+    for entry in entries.flatten() {
+        let alive = entry
+            .file_name()
+            .to_str()
+            .and_then(|pid| pid.parse::<u32>().ok())
+            .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+        if !alive {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Writes to stdout and flushes: the one place the shell prints (stdout is a protocol).
+pub(crate) fn print(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}

@@ -1,0 +1,205 @@
+//! What a module may ask of the host, and the data the host describes itself with.
+//!
+//! A module receives a [`Context`] in `initialize`. It may keep the [`Host`] handle from it for
+//! its whole life: the host is immortal, so a module pointing into the host is safe (the
+//! reverse is what the loader forbids). Everything here is plain data or a trait object the
+//! host implements; the api does not know how the host finds, loads or reloads modules.
+
+use std::any::Any;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::service::{Contract, Service};
+
+/// The host as a module sees it. Calls go through the loader's generic path, with panics
+/// caught; reloads are only ever queued, because a module's own code is on the stack while
+/// it calls the host (DESIGN.md rule 2).
+pub trait Host {
+    /// Calls `method` on another module with encoded `args` (see [`crate::codec`]).
+    fn call(&self, module: &str, method: &str, args: &[u8]) -> Result<Vec<u8>, String>;
+    /// Queues a reload of `module` and its dependents for the next safe point. It fails if
+    /// the module is unknown; a request for a module already queued is merged with it.
+    fn request_reload(&self, module: &str) -> Result<(), String>;
+    /// Every known module, in load order.
+    fn modules(&self) -> Vec<ModuleInfo>;
+    /// The recorded reloads, oldest first.
+    fn reload_history(&self) -> Vec<ReloadRecord>;
+}
+
+/// Where a module stands in the host.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
+pub enum ModuleStatus {
+    /// Running its current generation.
+    Loaded,
+    /// A contract (`modules/core/*`): types only, compiled into its dependents, no library.
+    Contract,
+    /// Not running: it failed to load, or a dependency of it did. The text says why.
+    Failed(String),
+}
+
+/// One edge of the dependency graph, as a manifest declares it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DependencyInfo {
+    pub id: String,
+    /// The semver requirement, e.g. `^1.0`.
+    pub requirement: String,
+    /// Features of the dependency this module asks for.
+    pub features: Vec<String>,
+}
+
+/// Everything the host knows about one module, for the editor's inspector and for MCP.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModuleInfo {
+    pub id: String,
+    pub version: String,
+    pub layer: String,
+    pub description: String,
+    pub status: ModuleStatus,
+    /// How many libraries of this module have been loaded in this process (0 for contracts).
+    pub generation: u64,
+    pub dependencies: Vec<DependencyInfo>,
+    /// Contracts this module implements.
+    pub implements: Vec<String>,
+    /// Features the manifest offers.
+    pub features: Vec<String>,
+    /// Features enabled in this process: the defaults plus what dependents asked for.
+    pub enabled_features: Vec<String>,
+    /// The generation copy the module runs from.
+    pub library: Option<String>,
+    /// The ABI fingerprint of the running library.
+    pub abi: Option<String>,
+    /// The last error this module caused (a failed load, a panic, a refused reload).
+    pub last_error: Option<String>,
+}
+
+/// Time spent in each phase of a reload, in microseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseTimings {
+    /// Building the changed crates (0 when the reload did not build).
+    pub build_us: u64,
+    /// Saving the state of every module in the chain.
+    pub save_us: u64,
+    /// Shutting down and destroying the old instances.
+    pub unload_us: u64,
+    /// Copying and opening the new libraries, and checking their ABI.
+    pub load_us: u64,
+    /// Creating and initializing the new instances.
+    pub init_us: u64,
+    /// Handing each new instance its saved state.
+    pub restore_us: u64,
+    /// The whole reload, build excluded.
+    pub total_us: u64,
+}
+
+/// How a reload ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
+pub enum ReloadOutcome {
+    /// The new code runs with the saved state.
+    Swapped,
+    /// Refused before anything changed (bad manifest, bad library, failed save): the old
+    /// generation never stopped.
+    Refused(String),
+    /// A step failed after the old instances were stopped; the old generation was brought
+    /// back with the state saved a moment before.
+    RolledBack(String),
+    /// The rollback itself failed: the named modules are not running.
+    Broken(String),
+}
+
+/// One reload, as the history keeps it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReloadRecord {
+    /// Sequence number, from 1, in this process.
+    pub seq: u64,
+    /// The module the reload was asked for.
+    pub requested: String,
+    /// Every module the transaction covered, in load order.
+    pub modules: Vec<String>,
+    /// Seconds since the Unix epoch when the reload started.
+    pub started_at: f64,
+    pub timings: PhaseTimings,
+    pub outcome: ReloadOutcome,
+    /// Things that went wrong without stopping the reload (a panic in an old `shutdown`).
+    pub warnings: Vec<String>,
+}
+
+/// What a module receives in `initialize`: the host, its enabled features, its config and
+/// the services of the contracts it depends on.
+pub struct Context {
+    host: Rc<dyn Host>,
+    module_id: String,
+    features: BTreeSet<String>,
+    config: serde_json::Value,
+    services: BTreeMap<String, Box<dyn Any>>,
+}
+
+impl Context {
+    /// Made by the host; modules only read it.
+    pub fn new(
+        host: Rc<dyn Host>,
+        module_id: String,
+        features: BTreeSet<String>,
+        config: serde_json::Value,
+        services: BTreeMap<String, Box<dyn Any>>,
+    ) -> Self {
+        Self { host, module_id, features, config, services }
+    }
+
+    /// The `[config]` table of the module's manifest, decoded into `T` (missing table: `T`
+    /// from an empty table, so `#[serde(default)]` fields work).
+    pub fn config<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
+        let value = if self.config.is_null() {
+            serde_json::Value::Object(serde_json::Map::new())
+        } else {
+            self.config.clone()
+        };
+        serde_json::from_value(value)
+            .map_err(|e| format!("the [config] of {} is not valid: {e}", self.module_id))
+    }
+
+    /// The host, to keep for the module's life.
+    pub fn host(&self) -> Rc<dyn Host> {
+        Rc::clone(&self.host)
+    }
+
+    /// This module's id, e.g. `plugins/movement`.
+    pub fn module_id(&self) -> &str {
+        &self.module_id
+    }
+
+    /// Whether a feature of this module is enabled (by default or by a dependent).
+    pub fn feature(&self, name: &str) -> bool {
+        self.features.contains(name)
+    }
+
+    /// The enabled features of this module.
+    pub fn features(&self) -> &BTreeSet<String> {
+        &self.features
+    }
+
+    /// The typed service of contract `C`, provided by the module that implements it. Valid
+    /// until this module's next reload, which hands out a fresh one.
+    pub fn service<C: Contract + ?Sized>(&self) -> Result<Service<C>, String> {
+        let Some(any) = self.services.get(C::ID) else {
+            return Err(format!(
+                "{} asked for the service of `{}`, but no loaded module implements it \
+                 (or {} does not depend on it)",
+                self.module_id,
+                C::ID,
+                self.module_id
+            ));
+        };
+        Service::from_any(any.as_ref()).ok_or_else(|| {
+            format!(
+                "the service registered for `{}` is not a `{}`: the provider was built against \
+                 another version of the contract",
+                C::ID,
+                std::any::type_name::<C>()
+            )
+        })
+    }
+}

@@ -1,0 +1,38 @@
+//! The Playground module contract: the one immortal dylib that the shell and every hot module link.
+//!
+//! It holds four things and nothing else:
+//! - [`module`]: the safe [`Module`] trait a module author implements, and the
+//!   [`export_module!`] macro that turns it into the plain-Rust vtable the loader calls;
+//! - [`abi`]: the fingerprint of what a module was built against, read before anything else;
+//! - [`host`]: what a module may ask of the host (call another module, request a reload, read
+//!   the graph and the reload history), and the data types that describe them;
+//! - [`service`]: the typed fast path between modules, through contract traits;
+//!
+//! plus [`codec`], the one encoding for bytes that cross a module boundary, and re-exports of
+//! every crate that modules share with the shell, so each exists once in the process.
+//!
+//! The api knows nothing about libloading, manifests, cargo or the editor UI.
+
+pub mod abi;
+pub mod codec;
+pub mod host;
+pub mod module;
+pub mod service;
+
+pub use host::{Context, Host};
+pub use module::Module;
+pub use service::{Contract, Service};
+
+// Shared crates. Rule 7 of DESIGN.md: only this crate asks for them and picks their features.
+pub use bincode;
+pub use eframe;
+pub use eframe::egui;
+pub use eframe::egui_wgpu;
+pub use eframe::egui_wgpu::wgpu;
+pub use rmp_serde;
+pub use semver;
+pub use serde;
+pub use serde_json;
+pub use toml;
+pub use tracing;
+pub use tracing_subscriber;

@@ -1,0 +1,231 @@
+//! The safe trait a module author implements, and the plain-Rust vtable the export macro
+//! builds from it.
+//!
+//! A module is a `dylib` crate that implements [`Module`] for one type and invokes
+//! [`crate::export_module!`] once. The macro exports two statics: [`crate::abi::SYMBOL`]
+//! (the ABI stamp, read first) and [`SYMBOL`], a [`ModuleDecl`] whose [`VTable`] holds plain
+//! Rust fn pointers. The instance behind those pointers is a `Box<dyn Any>` holding an
+//! `Rc<RefCell<M>>`: the `RefCell` turns a re-entrant call into an error instead of aliasing,
+//! and the `Rc` lets the module hand typed [`crate::Service`]s of itself to its dependents.
+//! The loader catches panics around every vtable call; module authors write no `unsafe`.
+
+use std::any::Any;
+
+use crate::host::Context;
+
+/// The name of the exported static holding a module's [`ModuleDecl`].
+pub const SYMBOL: &[u8] = b"PLAYGROUND_MODULE";
+
+/// What a module does. Every method but `create` has a default, so a module implements only
+/// what it needs. Errors are sentences for the user; panics are caught by the loader.
+pub trait Module: 'static {
+    /// Makes a fresh instance. Keep it cheap and infallible; do fallible work in `initialize`.
+    fn create() -> Self
+    where
+        Self: Sized;
+
+    /// Called once after `create`, dependencies first. Take the host and the services of
+    /// contracts from `ctx` here.
+    fn initialize(&mut self, ctx: &Context) -> Result<(), String> {
+        let _ = ctx;
+        Ok(())
+    }
+
+    /// One step of the module's own work, called every host tick in load order.
+    fn tick(&mut self, dt: f32) {
+        let _ = dt;
+    }
+
+    /// The generic call path. `args` and the result are encoded with [`crate::codec`].
+    fn call(&mut self, method: &str, args: &[u8]) -> Result<Vec<u8>, String> {
+        let _ = args;
+        Err(unknown_method(method))
+    }
+
+    /// The state to carry across a reload, encoded with [`crate::codec::encode`].
+    fn save_state(&self) -> Result<Vec<u8>, String> {
+        Ok(Vec::new())
+    }
+
+    /// Takes back state saved by this or an older generation of the module. Refuse (return
+    /// an error) when the bytes cannot be read: the loader then keeps the old generation.
+    fn restore_state(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let _ = bytes;
+        Ok(())
+    }
+
+    /// Called before the instance is destroyed, dependents first.
+    fn shutdown(&mut self) {}
+}
+
+/// The error text for a method a module does not have.
+pub fn unknown_method(method: &str) -> String {
+    format!("unknown method `{method}`")
+}
+
+/// A live instance, opaque to the host.
+pub type Instance = Box<dyn Any>;
+
+/// The module's entry points: plain Rust fn pointers, no `extern "C"`, no `repr(C)`. They are
+/// only callable because the ABI stamp matched first.
+#[derive(Clone, Copy)]
+pub struct VTable {
+    pub create: fn() -> Instance,
+    pub destroy: fn(Instance),
+    pub initialize: fn(&dyn Any, &Context) -> Result<(), String>,
+    pub shutdown: fn(&dyn Any) -> Result<(), String>,
+    pub tick: fn(&dyn Any, f32) -> Result<(), String>,
+    pub call: fn(&dyn Any, &str, &[u8]) -> Result<Vec<u8>, String>,
+    pub save_state: fn(&dyn Any) -> Result<Vec<u8>, String>,
+    pub restore_state: fn(&dyn Any, &[u8]) -> Result<(), String>,
+    /// The typed service of a contract this module implements, boxed for the host.
+    pub service: fn(&dyn Any, &str) -> Option<Box<dyn Any>>,
+}
+
+/// What the module was built from, baked in at compile time. The loader copies these
+/// strings out at once: nothing the host keeps may point into a module.
+#[derive(Clone, Copy)]
+pub struct Metadata {
+    /// The cargo package name.
+    pub package: &'static str,
+    /// The cargo package version.
+    pub package_version: &'static str,
+    /// The text of the module's `module.toml` when it was built; the loader compares it with
+    /// the manifest on disk to spot a stale build.
+    pub manifest: &'static str,
+}
+
+/// The static every module exports as `PLAYGROUND_MODULE`.
+pub struct ModuleDecl {
+    pub metadata: Metadata,
+    pub vtable: VTable,
+}
+
+/// Support for [`crate::export_module!`]; not for direct use.
+#[doc(hidden)]
+pub mod __export {
+    use std::any::{Any, type_name};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use super::{Instance, Module, VTable};
+    use crate::host::Context;
+
+    /// The shape of every instance: shared so that services can point at it, a `RefCell` so
+    /// that a re-entrant call is an error instead of two `&mut` to one value.
+    pub type Shared<M> = Rc<RefCell<M>>;
+
+    pub fn shared<M: Module>(instance: &dyn Any) -> Option<&Shared<M>> {
+        instance.downcast_ref::<Shared<M>>()
+    }
+
+    fn with_mut<M: Module, R>(instance: &dyn Any, f: impl FnOnce(&mut M) -> R) -> Result<R, String> {
+        let cell = shared::<M>(instance)
+            .ok_or_else(|| format!("the instance is not a `{}`", type_name::<M>()))?;
+        let mut module = cell
+            .try_borrow_mut()
+            .map_err(|_| "the module is busy: a re-entrant call into it".to_owned())?;
+        Ok(f(&mut module))
+    }
+
+    fn create<M: Module>() -> Instance {
+        Box::new(Rc::new(RefCell::new(M::create())))
+    }
+
+    fn destroy<M: Module>(instance: Instance) {
+        drop(instance);
+    }
+
+    fn initialize<M: Module>(instance: &dyn Any, ctx: &Context) -> Result<(), String> {
+        with_mut::<M, _>(instance, |m| m.initialize(ctx))?
+    }
+
+    fn shutdown<M: Module>(instance: &dyn Any) -> Result<(), String> {
+        with_mut::<M, _>(instance, |m| m.shutdown())
+    }
+
+    fn tick<M: Module>(instance: &dyn Any, dt: f32) -> Result<(), String> {
+        with_mut::<M, _>(instance, |m| m.tick(dt))
+    }
+
+    fn call<M: Module>(instance: &dyn Any, method: &str, args: &[u8]) -> Result<Vec<u8>, String> {
+        with_mut::<M, _>(instance, |m| m.call(method, args))?
+    }
+
+    fn save_state<M: Module>(instance: &dyn Any) -> Result<Vec<u8>, String> {
+        with_mut::<M, _>(instance, |m| m.save_state())?
+    }
+
+    fn restore_state<M: Module>(instance: &dyn Any, bytes: &[u8]) -> Result<(), String> {
+        with_mut::<M, _>(instance, |m| m.restore_state(bytes))?
+    }
+
+    /// The vtable of `M`, instantiated in the module's own crate so that the code lives in
+    /// the module's library.
+    pub const fn vtable<M: Module>(service: fn(&dyn Any, &str) -> Option<Box<dyn Any>>) -> VTable {
+        VTable {
+            create: create::<M>,
+            destroy: destroy::<M>,
+            initialize: initialize::<M>,
+            shutdown: shutdown::<M>,
+            tick: tick::<M>,
+            call: call::<M>,
+            save_state: save_state::<M>,
+            restore_state: restore_state::<M>,
+            service,
+        }
+    }
+}
+
+/// Exports a [`Module`] implementation as a loadable Playground module.
+///
+/// ```ignore
+/// playground_api::export_module!(MyModule);
+/// // A module that implements contracts names them:
+/// playground_api::export_module!(EcsSystem, services = [dyn core_ecs::World]);
+/// ```
+///
+/// This is one of the two places in Playground that contain `unsafe` (the other is the
+/// loader's library loading): the two `#[unsafe(no_mangle)]` statics the loader looks up.
+#[macro_export]
+macro_rules! export_module {
+    ($module:ty $(, services = [$(dyn $service:path),* $(,)?])? $(,)?) => {
+        #[doc(hidden)]
+        fn __playground_service(
+            instance: &dyn ::std::any::Any,
+            contract: &str,
+        ) -> ::std::option::Option<::std::boxed::Box<dyn ::std::any::Any>> {
+            let _shared = $crate::module::__export::shared::<$module>(instance)?;
+            $($(
+                if contract == <dyn $service as $crate::service::Contract>::ID {
+                    let provider: $crate::module::__export::Shared<$module> =
+                        ::std::rc::Rc::clone(_shared);
+                    // The unsizing coercion: the module's type must implement the contract.
+                    let provider: ::std::rc::Rc<::std::cell::RefCell<dyn $service>> = provider;
+                    return ::std::option::Option::Some(
+                        $crate::service::Service::new(provider).into_any(),
+                    );
+                }
+            )*)?
+            let _ = contract;
+            ::std::option::Option::None
+        }
+
+        /// The ABI stamp of the api this module was built against (read by the loader first).
+        #[allow(unsafe_code, reason = "the loader finds the module by this exported name; the export macro is one of the two audited unsafe sites")]
+        #[unsafe(no_mangle)]
+        pub static PLAYGROUND_ABI: $crate::abi::Stamp = $crate::abi::STAMP;
+
+        /// The module's metadata and vtable.
+        #[allow(unsafe_code, reason = "the loader finds the module by this exported name; the export macro is one of the two audited unsafe sites")]
+        #[unsafe(no_mangle)]
+        pub static PLAYGROUND_MODULE: $crate::module::ModuleDecl = $crate::module::ModuleDecl {
+            metadata: $crate::module::Metadata {
+                package: env!("CARGO_PKG_NAME"),
+                package_version: env!("CARGO_PKG_VERSION"),
+                manifest: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/module.toml")),
+            },
+            vtable: $crate::module::__export::vtable::<$module>(__playground_service),
+        };
+    };
+}

@@ -1,0 +1,265 @@
+//! Resolves the modules into a graph: checks every dependency (exists, version, features,
+//! layer, contracts), finds cycles, computes the load order and the enabled features.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::discover::ModuleSource;
+use crate::error::{Error, ErrorKind, Result};
+use crate::manifest::Layer;
+
+/// A resolved, loadable set of modules.
+#[derive(Clone, Debug)]
+pub struct Graph {
+    modules: BTreeMap<String, ModuleSource>,
+    /// Dependencies first; ties broken by layer, then id, so the order reads well.
+    order: Vec<String>,
+    /// Per module: its load-order predecessors (declared dependencies, plus the implementer
+    /// of every contract it depends on).
+    edges: BTreeMap<String, BTreeSet<String>>,
+    /// Contract id -> the module implementing it.
+    implementers: BTreeMap<String, String>,
+    enabled: BTreeMap<String, BTreeSet<String>>,
+}
+
+fn resolve_error(message: String) -> Error {
+    Error::new(ErrorKind::Resolve, message)
+}
+
+impl Graph {
+    /// Checks the modules against each other and orders them.
+    pub fn resolve(sources: Vec<ModuleSource>) -> Result<Graph> {
+        let mut modules = BTreeMap::new();
+        for source in sources {
+            let id = source.id().to_owned();
+            if let Some(previous) = modules.insert(id.clone(), source) {
+                return Err(resolve_error(format!(
+                    "two modules have the id `{id}` (one in {})",
+                    previous.dir.display()
+                )));
+            }
+        }
+
+        let mut implementers: BTreeMap<String, String> = BTreeMap::new();
+        for (id, source) in &modules {
+            for contract in &source.manifest.implements {
+                if let Some(other) = implementers.insert(contract.clone(), id.clone()) {
+                    return Err(resolve_error(format!(
+                        "`{contract}` is implemented by both `{other}` and `{id}`: a contract has one implementation"
+                    )));
+                }
+            }
+        }
+
+        for (id, source) in &modules {
+            let m = &source.manifest;
+            for dep in &m.dependencies {
+                let Some(target) = modules.get(&dep.id) else {
+                    let known: Vec<&str> = modules.keys().map(String::as_str).collect();
+                    return Err(resolve_error(format!(
+                        "`{id}` depends on `{}`, which is not a module here (known modules: {})",
+                        dep.id,
+                        known.join(", ")
+                    )));
+                };
+                let t = &target.manifest;
+                if !m.layer.may_depend_on(t.layer) {
+                    return Err(resolve_error(format!(
+                        "`{id}` ({}) may not depend on `{}` ({}): {}",
+                        m.layer,
+                        dep.id,
+                        t.layer,
+                        m.layer.rule()
+                    )));
+                }
+                if !dep.requirement.matches(&t.version) {
+                    return Err(resolve_error(format!(
+                        "`{id}` needs `{}` {}, but `{}` is version {}",
+                        dep.id, dep.requirement, dep.id, t.version
+                    )));
+                }
+                for feature in &dep.features {
+                    if !t.features.contains_key(feature) {
+                        let offered: Vec<&str> = t.features.keys().map(String::as_str).collect();
+                        return Err(resolve_error(format!(
+                            "`{id}` asks `{}` for feature `{feature}`, which `{}` does not offer (it offers: {})",
+                            dep.id,
+                            dep.id,
+                            if offered.is_empty() { "none".to_owned() } else { offered.join(", ") }
+                        )));
+                    }
+                }
+            }
+            for contract in &m.implements {
+                if !modules.contains_key(contract) {
+                    return Err(resolve_error(format!(
+                        "`{id}` implements `{contract}`, which is not a module here"
+                    )));
+                }
+            }
+        }
+
+        let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (id, source) in &modules {
+            let mut preds = BTreeSet::new();
+            for dep in &source.manifest.dependencies {
+                preds.insert(dep.id.clone());
+                if let Some(implementer) = implementers.get(&dep.id) {
+                    if implementer != id {
+                        preds.insert(implementer.clone());
+                    }
+                }
+            }
+            edges.insert(id.clone(), preds);
+        }
+
+        if let Some(cycle) = find_cycle(&edges) {
+            return Err(resolve_error(format!("dependency cycle: {}", cycle.join(" -> "))));
+        }
+        let order = topological_order(&modules, &edges);
+        let enabled = enabled_features(&modules, &order);
+        Ok(Graph { modules, order, edges, implementers, enabled })
+    }
+
+    /// Module ids, dependencies first.
+    pub fn order(&self) -> &[String] {
+        &self.order
+    }
+
+    pub fn get(&self, id: &str) -> Option<&ModuleSource> {
+        self.modules.get(id)
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.modules.contains_key(id)
+    }
+
+    /// Sources in load order.
+    pub fn sources(&self) -> impl Iterator<Item = &ModuleSource> {
+        self.order.iter().filter_map(|id| self.modules.get(id))
+    }
+
+    /// The module implementing contract `contract`, if any.
+    pub fn implementer(&self, contract: &str) -> Option<&str> {
+        self.implementers.get(contract).map(String::as_str)
+    }
+
+    /// The features enabled for `id`: its defaults, plus what its dependents ask for, with
+    /// every implied feature turned on.
+    pub fn enabled_features(&self, id: &str) -> BTreeSet<String> {
+        self.enabled.get(id).cloned().unwrap_or_default()
+    }
+
+    /// The modules `id` must be loaded after.
+    pub fn predecessors(&self, id: &str) -> impl Iterator<Item = &str> {
+        self.edges.get(id).into_iter().flatten().map(String::as_str)
+    }
+
+    /// `id` and everything that transitively depends on it, in load order: the set a reload
+    /// of `id` covers.
+    pub fn reload_chain(&self, id: &str) -> Vec<String> {
+        let mut chain: BTreeSet<&str> = BTreeSet::from([id]);
+        // Load order puts every dependent after its dependencies, so one pass suffices.
+        for module in &self.order {
+            if self.predecessors(module).any(|p| chain.contains(p)) {
+                chain.insert(module);
+            }
+        }
+        self.order.iter().filter(|m| chain.contains(m.as_str())).cloned().collect()
+    }
+}
+
+/// A cycle as a path that returns to its start, if the graph has one.
+fn find_cycle(edges: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        Visiting,
+        Done,
+    }
+    fn visit<'a>(
+        node: &'a str,
+        edges: &'a BTreeMap<String, BTreeSet<String>>,
+        marks: &mut BTreeMap<&'a str, Mark>,
+        path: &mut Vec<&'a str>,
+    ) -> Option<Vec<String>> {
+        match marks.get(node) {
+            Some(Mark::Done) => return None,
+            Some(Mark::Visiting) => {
+                let start = path.iter().position(|n| *n == node).unwrap_or(0);
+                let mut cycle: Vec<String> = path[start..].iter().map(|s| (*s).to_owned()).collect();
+                cycle.push(node.to_owned());
+                return Some(cycle);
+            }
+            None => {}
+        }
+        marks.insert(node, Mark::Visiting);
+        path.push(node);
+        for next in edges.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(next, edges, marks, path) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        marks.insert(node, Mark::Done);
+        None
+    }
+    let mut marks = BTreeMap::new();
+    for node in edges.keys() {
+        let mut path = Vec::new();
+        if let Some(mut cycle) = visit(node, edges, &mut marks, &mut path) {
+            // Edges point from a module to what it depends on; print the cycle in that
+            // direction ("a -> b" reads "a depends on b").
+            cycle.dedup();
+            return Some(cycle);
+        }
+    }
+    None
+}
+
+/// Kahn's algorithm; among ready modules the lowest (layer, id) goes first.
+fn topological_order(modules: &BTreeMap<String, ModuleSource>, edges: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
+    let key = |id: &str| (modules.get(id).map_or(Layer::Apps, |s| s.manifest.layer), id.to_owned());
+    let mut remaining: BTreeMap<&str, usize> = edges.iter().map(|(id, preds)| (id.as_str(), preds.len())).collect();
+    let mut ready: BTreeSet<(Layer, String)> =
+        remaining.iter().filter(|(_, n)| **n == 0).map(|(id, _)| key(id)).collect();
+    let mut order = Vec::new();
+    while let Some(next) = ready.pop_first() {
+        let id = next.1;
+        remaining.remove(id.as_str());
+        for (other, preds) in edges {
+            if preds.contains(&id) {
+                if let Some(count) = remaining.get_mut(other.as_str()) {
+                    *count -= 1;
+                    if *count == 0 {
+                        ready.insert(key(other));
+                    }
+                }
+            }
+        }
+        order.push(id);
+    }
+    order
+}
+
+fn enabled_features(modules: &BTreeMap<String, ModuleSource>, order: &[String]) -> BTreeMap<String, BTreeSet<String>> {
+    let mut requested: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for source in modules.values() {
+        let own = requested.entry(source.id().to_owned()).or_default();
+        own.extend(source.manifest.default_features.iter().cloned());
+        for dep in &source.manifest.dependencies {
+            requested.entry(dep.id.clone()).or_default().extend(dep.features.iter().cloned());
+        }
+    }
+    let mut enabled = BTreeMap::new();
+    for id in order {
+        let Some(source) = modules.get(id) else { continue };
+        let mut on = BTreeSet::new();
+        let mut todo: Vec<String> = requested.get(id).into_iter().flatten().cloned().collect();
+        while let Some(feature) = todo.pop() {
+            if on.insert(feature.clone()) {
+                todo.extend(source.manifest.features.get(&feature).into_iter().flatten().cloned());
+            }
+        }
+        enabled.insert(id.clone(), on);
+    }
+    enabled
+}

@@ -1,0 +1,70 @@
+//! Runs module code with panics caught, and turns a panic into a sentence with its location.
+//!
+//! Modules share the shell's std (prefer-dynamic), so a panic in a module unwinds into the
+//! loader like any Rust panic and `catch_unwind` stops it. A panic hook records where the
+//! panic happened, which the payload alone does not say, and logs it through `tracing`
+//! instead of printing to stdout/stderr (stdout may be an MCP transport).
+
+use std::cell::{Cell, RefCell};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Once;
+
+thread_local! {
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+    static LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+fn install_hook() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if DEPTH.with(Cell::get) > 0 {
+                let at = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+                LOCATION.with(|slot| *slot.borrow_mut() = at);
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Calls `f`, turning a panic into `Err("panicked at <file:line:col>: <message>")`.
+pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    install_hook();
+    DEPTH.with(|d| d.set(d.get() + 1));
+    let result = panic::catch_unwind(AssertUnwindSafe(f));
+    DEPTH.with(|d| d.set(d.get() - 1));
+    result.map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic with a non-text payload".to_owned());
+        // Drop the payload here, in the loader: its drop glue may live in the module, which
+        // is still mapped (libraries are never closed), so this is safe either way.
+        drop(payload);
+        match LOCATION.with(|slot| slot.borrow_mut().take()) {
+            Some(at) => format!("panicked at {at}: {message}"),
+            None => format!("panicked: {message}"),
+        }
+    })
+}
+
+/// Calls module code that returns `Result<T, String>`; a panic and an error both become
+/// `Err`, the panic's text saying so.
+pub(crate) fn call<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    catch(f).and_then(|r| r)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_panic_becomes_an_error_with_its_location() {
+        let err = super::catch(|| panic!("boom")).unwrap_err();
+        assert!(err.starts_with("panicked at "), "{err}");
+        assert!(err.contains("guard.rs"), "{err}");
+        assert!(err.ends_with(": boom"), "{err}");
+        assert_eq!(super::catch(|| 7), Ok(7));
+    }
+}

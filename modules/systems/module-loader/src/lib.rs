@@ -1,0 +1,24 @@
+//! The module loader: finds modules, resolves their graph, loads their libraries, and
+//! reloads them as transactions. Linked into the shell; immortal; no UI.
+//!
+//! - [`manifest`] reads one `module.toml`; [`discover`] finds them under a modules root;
+//!   [`graph`] checks them against each other and orders them.
+//! - [`library`] is the only code that opens libraries (and holds the loader's `unsafe`).
+//! - [`runtime`] runs the modules and implements the api's `Host` for them.
+//! - [`cargo`] builds module crates.
+//!
+//! The loader knows nothing about windows, egui or the editor: it is driven by the shell
+//! (or a test) through [`Runtime`], at safe points the shell chooses.
+
+pub mod cargo;
+pub mod discover;
+pub mod error;
+pub mod graph;
+mod guard;
+pub mod library;
+pub mod manifest;
+pub mod runtime;
+
+pub use error::{Error, ErrorKind, Result};
+pub use graph::Graph;
+pub use runtime::{Config, LoadReport, Runtime};

@@ -1,0 +1,170 @@
+//! The one place that opens libraries: copy a build to a unique generation path, check that
+//! it is a whole ELF file, `dlopen` it, check its ABI stamp, and find its module declaration.
+//!
+//! Libraries are never closed (DESIGN.md rule 1): a module that used a `thread_local!` with
+//! a destructor crashes the process at thread exit if its code is unmapped. Every `Library`
+//! opened here is kept in a process-wide list that is never dropped. This file holds all of
+//! the loader's `unsafe`; see the count in README.md.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW, Symbol};
+use playground_api::abi::{self, Stamp};
+use playground_api::module::{self, ModuleDecl};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Every library ever opened, kept mapped for the life of the process.
+static OPENED: Mutex<Vec<Library>> = Mutex::new(Vec::new());
+
+/// A module library, opened and checked.
+#[derive(Clone, Copy)]
+pub struct Opened {
+    /// The declaration inside the library. `'static` is true: the library is never unmapped.
+    pub decl: &'static ModuleDecl,
+}
+
+fn library_error(path: &Path, message: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::Library, format!("{}: {message}", path.display()))
+}
+
+/// How many libraries this process has opened (and keeps), for the leak budget.
+pub fn opened_count() -> usize {
+    OPENED.lock().map_or(0, |list| list.len())
+}
+
+/// Copies `source` to `copy_to` (a path never used before in this process) and opens it.
+pub fn open(source: &Path, copy_to: &Path) -> Result<Opened> {
+    let bytes = std::fs::read(source).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            library_error(source, "no library here: the module has not been built")
+        } else {
+            library_error(source, format!("cannot read the library: {e}"))
+        }
+    })?;
+    check_elf(&bytes).map_err(|m| library_error(source, m))?;
+    if let Some(dir) = copy_to.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| library_error(dir, format!("cannot create the folder: {e}")))?;
+    }
+    // A new file (a new inode), so the dynamic linker cannot hand back an old mapping; and
+    // never written in place, since a library being written while mapped crashes with SIGBUS.
+    let _ = std::fs::remove_file(copy_to);
+    std::fs::write(copy_to, &bytes).map_err(|e| library_error(copy_to, format!("cannot copy the library: {e}")))?;
+    open_checked(copy_to, source)
+}
+
+fn open_checked(path: &Path, source: &Path) -> Result<Opened> {
+    // SAFETY: loading runs the library's initialisers. Module libraries are Rust dylibs built
+    // by this workspace; RTLD_NOW makes a missing symbol an error here instead of a crash at
+    // the first call, and RTLD_LOCAL keeps one generation's symbols from shadowing another's.
+    #[allow(unsafe_code, reason = "dlopen: one of the two audited unsafe sites")]
+    let library = unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL) }
+        .map_err(|e| library_error(source, format!("cannot load the library: {e}")))?;
+
+    // The stamp is read before anything else and is a plain byte array, so a library built
+    // against another api cannot mislead us about its layout.
+    // SAFETY: `PLAYGROUND_ABI` is declared by `export_module!` as a `[u8; 256]` static.
+    #[allow(unsafe_code, reason = "symbol lookup: one of the two audited unsafe sites")]
+    let stamp: Stamp = unsafe {
+        let symbol: Symbol<*const Stamp> = library.get(abi::SYMBOL).map_err(|_| {
+            library_error(
+                source,
+                "not a Playground module: it exports no `PLAYGROUND_ABI` (does it call `playground_api::export_module!`?)",
+            )
+        })?;
+        **symbol
+    };
+    if &stamp != abi::running() {
+        return Err(library_error(
+            source,
+            format!(
+                "built against a different api: {}. Rebuild the module (and restart the shell if the api changed)",
+                abi::difference(abi::running(), &stamp)
+            ),
+        ));
+    }
+
+    // SAFETY: the stamp matched, so the library was built by the same compiler against this
+    // api, and `PLAYGROUND_MODULE` has the layout of our `ModuleDecl`. The library is kept
+    // open forever (pushed to OPENED below), so the reference is valid for `'static`.
+    #[allow(unsafe_code, reason = "symbol lookup: one of the two audited unsafe sites")]
+    let decl: &'static ModuleDecl = unsafe {
+        let symbol: Symbol<*const ModuleDecl> = library
+            .get(module::SYMBOL)
+            .map_err(|_| library_error(source, "has an ABI stamp but no `PLAYGROUND_MODULE` declaration"))?;
+        &**symbol
+    };
+    OPENED
+        .lock()
+        .map_err(|_| library_error(source, "the list of open libraries is poisoned"))?
+        .push(library);
+    Ok(Opened { decl })
+}
+
+/// Rejects files the dynamic linker would choke on: not ELF, the wrong class or machine, or
+/// truncated (a segment past the end of the file would fault when touched).
+fn check_elf(bytes: &[u8]) -> std::result::Result<(), String> {
+    const HEADER: usize = 64;
+    if bytes.len() < HEADER || &bytes[..4] != b"\x7fELF" {
+        return Err(format!("not a library: not an ELF file ({} bytes)", bytes.len()));
+    }
+    if bytes[4] != 2 || bytes[5] != 1 {
+        return Err("not a library for this machine: not 64-bit little-endian ELF".to_owned());
+    }
+    let u16_at = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]);
+    let u64_at = |at: usize| -> Option<u64> { Some(u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?)) };
+    const ET_DYN: u16 = 3;
+    if u16_at(16) != ET_DYN {
+        return Err("not a shared library (ELF type is not DYN)".to_owned());
+    }
+    let len = bytes.len() as u64;
+    let phoff = u64_at(32).unwrap_or(u64::MAX);
+    let phentsize = u64::from(u16_at(54));
+    let phnum = u64::from(u16_at(56));
+    let ph_end = phoff.saturating_add(phentsize.saturating_mul(phnum));
+    if phentsize < 56 || ph_end > len {
+        return Err(format!("the file is truncated or corrupt: its program headers end at byte {ph_end}, the file has {len}"));
+    }
+    const PT_LOAD: u32 = 1;
+    for i in 0..phnum {
+        let at = usize::try_from(phoff + i * phentsize).map_err(|_| "corrupt program header".to_owned())?;
+        let kind = u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+        if kind != PT_LOAD {
+            continue;
+        }
+        let offset = u64_at(at + 8).unwrap_or(u64::MAX);
+        let size = u64_at(at + 32).unwrap_or(u64::MAX);
+        let end = offset.saturating_add(size);
+        if end > len {
+            return Err(format!("the file is truncated: a segment ends at byte {end}, the file has {len}"));
+        }
+    }
+    Ok(())
+}
+
+/// The generation copy's path for a module's library.
+pub fn generation_path(dir: &Path, package: &str, generation: u64) -> PathBuf {
+    dir.join(format!("{package}.g{generation}{}", std::env::consts::DLL_SUFFIX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_elf;
+
+    #[test]
+    fn rejects_non_elf_and_truncated_files() {
+        let err = check_elf(b"hello").unwrap_err();
+        assert!(err.contains("not an ELF file"), "{err}");
+        let mut header = vec![0u8; 64];
+        header[..4].copy_from_slice(b"\x7fELF");
+        header[4] = 2;
+        header[5] = 1;
+        header[16] = 3;
+        header[32] = 64; // program headers start right after the header...
+        header[54] = 56;
+        header[56] = 1; // ...and there is one, which is not in the file.
+        let err = check_elf(&header).unwrap_err();
+        assert!(err.contains("truncated"), "{err}");
+    }
+}
