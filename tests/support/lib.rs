@@ -1,1 +1,317 @@
-//! placeholder
+//! The harness the end-to-end tests share: it builds the real module crates once, lays out
+//! throwaway modules and library folders ("sandboxes") from them, and drives either the
+//! loader in-process or the real `playground` binary over its headless protocol.
+//!
+//! Sandboxes copy manifests and built libraries, so a test can break a manifest or replace a
+//! library without touching the workspace or another test.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use module_loader::{Config, Runtime};
+use playground_api::{codec, serde_json};
+use tempfile::TempDir;
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// `target/<profile>`, found from the running test binary (`target/<profile>/deps/<test>`).
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    exe.ancestors().nth(2).map(Path::to_path_buf).expect("the test binary is in target/<profile>/deps")
+}
+
+/// Every package the tests load, and the shell binary.
+const PACKAGES: [&str; 10] = [
+    "editor-shell",
+    "systems-ecs",
+    "plugins-movement",
+    "fx-probe",
+    "fx-counter",
+    "fx-evolve-v1",
+    "fx-evolve-v2",
+    "fx-evolve-v3",
+    "fx-not-a-module",
+    "core-ecs",
+];
+
+/// Builds the shell and every module crate the tests use, once per test binary, with the
+/// same cargo, profile and target dir as the tests (so the api dylib is never rebuilt).
+pub fn build_all() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let mut command = Command::new(cargo);
+        command.current_dir(workspace()).arg("build");
+        if profile_dir().file_name().is_some_and(|n| n == "release") {
+            command.arg("--release");
+        }
+        for package in PACKAGES {
+            command.args(["-p", package]);
+        }
+        let output = command.output().expect("cargo runs");
+        assert!(output.status.success(), "building the test modules failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    });
+}
+
+/// A built library in the target dir, by crate (lib) name.
+pub fn built_library(lib_name: &str) -> PathBuf {
+    profile_dir().join(format!("lib{lib_name}.so"))
+}
+
+/// A module folder of the workspace: `modules/<id>` or `tests/fixtures/<id>`.
+pub fn module_dir(id: &str) -> PathBuf {
+    let demo = workspace().join("modules").join(id);
+    if demo.join("module.toml").is_file() { demo } else { workspace().join("tests/fixtures").join(id) }
+}
+
+/// Writes `bytes` as a new file (new inode, new mtime), as cargo does when it rebuilds.
+fn write_new_file(path: &Path, bytes: &[u8]) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).expect("write the library");
+    // A distinct mtime even on coarse clocks, so the loader sees a new build.
+    static BUMP: Mutex<u64> = Mutex::new(0);
+    let mut bump = BUMP.lock().expect("bump lock");
+    *bump += 1;
+    let when = SystemTime::now() + Duration::from_millis(*bump);
+    std::fs::File::options().write(true).open(&tmp).and_then(|f| f.set_modified(when)).expect("set mtime");
+    std::fs::rename(&tmp, path).expect("move the library into place");
+}
+
+/// A throwaway modules folder and library folder.
+pub struct Sandbox {
+    dir: TempDir,
+    pub modules: PathBuf,
+    pub libs: PathBuf,
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sandbox {
+    /// An empty sandbox; the modules are built first.
+    pub fn new() -> Sandbox {
+        build_all();
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let modules = dir.path().join("modules");
+        let libs = dir.path().join("lib");
+        std::fs::create_dir_all(&modules).expect("modules dir");
+        std::fs::create_dir_all(&libs).expect("lib dir");
+        Sandbox { dir, modules, libs }
+    }
+
+    /// A sandbox holding the given modules, taken from the workspace.
+    pub fn with(ids: &[&str]) -> Sandbox {
+        let sandbox = Sandbox::new();
+        for id in ids {
+            sandbox.add(id, &module_dir(id));
+        }
+        sandbox
+    }
+
+    /// The demo modules: core/types, core/ecs, systems/ecs, plugins/movement.
+    pub fn demo() -> Sandbox {
+        Sandbox::with(&["core/types", "core/ecs", "systems/ecs", "plugins/movement"])
+    }
+
+    /// The fixtures: core/probe, systems/probe, plugins/counter.
+    pub fn fixtures() -> Sandbox {
+        Sandbox::with(&["core/probe", "systems/probe", "plugins/counter"])
+    }
+
+    /// Copies the module folder `from` (manifest, Cargo.toml, built library) in as `id`.
+    pub fn add(&self, id: &str, from: &Path) {
+        let to = self.modules.join(id);
+        std::fs::create_dir_all(&to).expect("module dir");
+        for file in ["module.toml", "Cargo.toml"] {
+            std::fs::copy(from.join(file), to.join(file)).expect("copy the module files");
+        }
+        if let Some(lib) = lib_name(&from.join("Cargo.toml")) {
+            let built = built_library(&lib);
+            if built.exists() {
+                write_new_file(&self.libs.join(format!("lib{lib}.so")), &std::fs::read(built).expect("read lib"));
+            }
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A runtime over this sandbox, with its own generations folder.
+    pub fn runtime(&self) -> Runtime {
+        Runtime::new(Config {
+            modules_root: self.modules.clone(),
+            library_dir: self.libs.clone(),
+            generations_dir: self.dir.path().join("generations"),
+        })
+    }
+
+    pub fn manifest_path(&self, id: &str) -> PathBuf {
+        self.modules.join(id).join("module.toml")
+    }
+
+    pub fn manifest(&self, id: &str) -> String {
+        std::fs::read_to_string(self.manifest_path(id)).expect("read manifest")
+    }
+
+    pub fn write_manifest(&self, id: &str, text: &str) {
+        std::fs::write(self.manifest_path(id), text).expect("write manifest");
+    }
+
+    /// The library file of module `id` in this sandbox.
+    pub fn library(&self, id: &str) -> PathBuf {
+        let lib = lib_name(&self.modules.join(id).join("Cargo.toml")).expect("a dylib module");
+        self.libs.join(format!("lib{lib}.so"))
+    }
+
+    /// Replaces module `id`'s library with other bytes, as a rebuild would.
+    pub fn replace_library(&self, id: &str, bytes: &[u8]) {
+        write_new_file(&self.library(id), bytes);
+    }
+
+    /// Makes module `id`'s library look freshly built (same code, new file).
+    pub fn touch_library(&self, id: &str) {
+        let bytes = std::fs::read(self.library(id)).expect("read lib");
+        self.replace_library(id, &bytes);
+    }
+
+    /// The file the counter fixture reads its one-shot faults from.
+    pub fn faults_file(&self) -> PathBuf {
+        self.dir.path().join("faults")
+    }
+
+    pub fn set_faults(&self, steps: &str) {
+        std::fs::write(self.faults_file(), steps).expect("write faults");
+    }
+
+    /// Starts the real `playground --headless` over this sandbox.
+    pub fn shell(&self) -> Shell {
+        Shell::start(&self.modules, &self.libs, &self.faults_file())
+    }
+}
+
+fn lib_name(cargo_toml: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(cargo_toml).ok()?;
+    if !text.contains("\"dylib\"") {
+        return None;
+    }
+    let table: playground_api::toml::Table = text.parse().ok()?;
+    let name = table.get("package")?.get("name")?.as_str()?;
+    Some(name.replace('-', "_"))
+}
+
+/// Calls a module in-process with JSON arguments and returns the JSON result.
+pub fn call(runtime: &Runtime, id: &str, method: &str, args: serde_json::Value) -> Result<serde_json::Value, String> {
+    let args = codec::from_json(&args)?;
+    let bytes = runtime.call(id, method, &args).map_err(|e| e.to_string())?;
+    codec::to_json(&bytes)
+}
+
+/// A module's state as JSON.
+pub fn state(runtime: &Runtime, id: &str) -> serde_json::Value {
+    let bytes = runtime.state(id).expect("the module saves its state");
+    codec::to_json(&bytes).expect("the state is readable")
+}
+
+/// The generation number of a running module.
+pub fn generation(runtime: &Runtime, id: &str) -> u64 {
+    runtime.modules().into_iter().find(|m| m.id == id).map_or(0, |m| m.generation)
+}
+
+/// The real shell binary, driven over its headless line protocol.
+pub struct Shell {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<String>,
+}
+
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl Shell {
+    fn start(modules: &Path, libs: &Path, faults: &Path) -> Shell {
+        build_all();
+        let mut child = Command::new(profile_dir().join("playground"))
+            .args(["--headless", "--no-build", "--modules"])
+            .arg(modules)
+            .arg("--library-dir")
+            .arg(libs)
+            .env("FIXTURE_FAULTS", faults)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start playground");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = child.stdout.take().expect("stdout");
+        let (send, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut shell = Shell { child, stdin, lines };
+        let first = shell.next_line();
+        assert_eq!(first, "ready", "the shell did not start");
+        shell
+    }
+
+    fn next_line(&mut self) -> String {
+        self.lines.recv_timeout(ANSWER_TIMEOUT).expect("the shell answers within a minute")
+    }
+
+    /// Sends one command; `Ok(json text)` or `Err(message)`.
+    pub fn send(&mut self, command: &str) -> Result<String, String> {
+        writeln!(self.stdin, "{command}").expect("write a command");
+        self.stdin.flush().expect("flush");
+        let line = self.next_line();
+        if let Some(ok) = line.strip_prefix("ok ") {
+            Ok(ok.to_owned())
+        } else if let Some(err) = line.strip_prefix("error ") {
+            Err(err.to_owned())
+        } else {
+            panic!("not a protocol line: {line}")
+        }
+    }
+
+    /// Sends a command that must succeed and parses its JSON answer.
+    pub fn ok(&mut self, command: &str) -> serde_json::Value {
+        let text = self.send(command).unwrap_or_else(|e| panic!("`{command}` failed: {e}"));
+        serde_json::from_str(&text).expect("the answer is JSON")
+    }
+
+    /// Sends a command that must fail and returns its message.
+    pub fn err(&mut self, command: &str) -> String {
+        match self.send(command) {
+            Ok(answer) => panic!("`{command}` succeeded but should have failed: {answer}"),
+            Err(message) => message,
+        }
+    }
+
+    /// Asks the shell to quit and waits for it; returns whether it exited cleanly.
+    pub fn quit(mut self) -> bool {
+        let _ = writeln!(self.stdin, "quit");
+        let _ = self.stdin.flush();
+        self.child.wait().is_ok_and(|s| s.success())
+    }
+}
+
+impl Drop for Shell {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

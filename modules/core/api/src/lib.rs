@@ -30,6 +30,7 @@ pub use eframe::egui;
 pub use eframe::egui_wgpu;
 pub use eframe::egui_wgpu::wgpu;
 pub use rmp_serde;
+pub use rmpv;
 pub use semver;
 pub use serde;
 pub use serde_json;

@@ -60,7 +60,7 @@ fn open_checked(path: &Path, source: &Path) -> Result<Opened> {
     // the first call, and RTLD_LOCAL keeps one generation's symbols from shadowing another's.
     #[allow(unsafe_code, reason = "dlopen: one of the two audited unsafe sites")]
     let library = unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL) }
-        .map_err(|e| library_error(source, format!("cannot load the library: {e}")))?;
+        .map_err(|e| library_error(source, format!("cannot load the library: {}", with_causes(&e))))?;
 
     // The stamp is read before anything else and is a plain byte array, so a library built
     // against another api cannot mislead us about its layout.
@@ -102,6 +102,19 @@ fn open_checked(path: &Path, source: &Path) -> Result<Opened> {
     Ok(Opened { decl })
 }
 
+/// An error and its chain of causes, as one line (libloading keeps dlerror's text in
+/// `source()`).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
+}
+
 /// Rejects files the dynamic linker would choke on: not ELF, the wrong class or machine, or
 /// truncated (a segment past the end of the file would fault when touched).
 fn check_elf(bytes: &[u8]) -> std::result::Result<(), String> {
@@ -125,6 +138,13 @@ fn check_elf(bytes: &[u8]) -> std::result::Result<(), String> {
     let ph_end = phoff.saturating_add(phentsize.saturating_mul(phnum));
     if phentsize < 56 || ph_end > len {
         return Err(format!("the file is truncated or corrupt: its program headers end at byte {ph_end}, the file has {len}"));
+    }
+    // The section header table is written last, at the end of the file: a file cut short
+    // anywhere loses it, even when every loadable segment survived.
+    let shoff = u64_at(40).unwrap_or(u64::MAX);
+    let sh_end = shoff.saturating_add(u64::from(u16_at(58)).saturating_mul(u64::from(u16_at(60))));
+    if sh_end > len {
+        return Err(format!("the file is truncated: its section headers end at byte {sh_end}, the file has {len}"));
     }
     const PT_LOAD: u32 = 1;
     for i in 0..phnum {

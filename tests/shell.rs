@@ -1,0 +1,77 @@
+//! The `playground` binary as a user runs it: `graph`, `--headless` and its protocol, and
+//! the rule that building one module never rebuilds the shared api dylib.
+
+use std::process::Command;
+
+use playground_api::serde_json::json;
+use playground_tests::{Sandbox, build_all, profile_dir, workspace};
+
+fn playground(args: &[&str]) -> (bool, String, String) {
+    build_all();
+    let output = Command::new(profile_dir().join("playground")).args(args).output().expect("run playground");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn graph_prints_the_load_order() {
+    let root = workspace();
+    let (ok, out, err) = playground(&["graph", "--root", root.to_str().expect("utf-8 path")]);
+    assert!(ok, "{err}");
+    assert_eq!(out, "core/types 1.0.0\ncore/ecs 1.0.0\nsystems/ecs 1.0.0\nplugins/movement 1.0.0\n");
+}
+
+#[test]
+fn graph_reports_a_cycle_and_fails() {
+    let sandbox = Sandbox::demo();
+    let types = sandbox.manifest("core/types");
+    sandbox.write_manifest("core/types", &format!("{types}\n[dependencies]\n\"core/ecs\" = \"^1\"\n"));
+    let modules = sandbox.modules.to_str().expect("utf-8 path").to_owned();
+    let (ok, out, err) = playground(&["graph", "--modules", &modules]);
+    assert!(!ok, "a cycle is an error");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("dependency cycle: core/ecs -> core/types -> core/ecs"), "{err}");
+}
+
+#[test]
+fn headless_protocol() {
+    let sandbox = Sandbox::demo();
+    let mut shell = sandbox.shell();
+    assert_eq!(shell.ok("call systems/ecs count"), json!(3));
+    let id = shell.ok(r#"call systems/ecs spawn {"position":{"x":1,"y":2},"velocity":{"x":0,"y":0}}"#);
+    assert_eq!(id, json!(3));
+    let record = shell.ok("reload core/ecs");
+    assert_eq!(record["modules"], json!(["core/ecs", "systems/ecs", "plugins/movement"]));
+    assert_eq!(shell.ok("call systems/ecs count"), json!(4), "the world survived the reload");
+    assert!(shell.err("call systems/ecs fly").contains("unknown method `fly`"));
+    assert!(shell.err("call systems/ecs spawn {not json").contains("the arguments are not JSON"));
+    assert!(shell.err("reload plugins/nothing").contains("there is no module `plugins/nothing`"));
+    assert!(shell.err("teleport").contains("unknown command `teleport`"));
+    let history = shell.ok("history");
+    assert_eq!(history.as_array().map(Vec::len), Some(1));
+    assert!(shell.quit(), "quit exits with success");
+}
+
+#[test]
+fn building_any_module_alone_leaves_the_api_dylib_unchanged() {
+    // DESIGN.md rule 7: if a module (or the shell) asked for a feature of a shared crate that
+    // the api does not, `cargo build -p` would rebuild the api under the running shell.
+    build_all();
+    let api = profile_dir().join("libplayground_api.so");
+    let before = std::fs::read(&api).expect("the api is built");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    for package in ["systems-ecs", "plugins-movement", "core-ecs", "core-types", "fx-counter", "editor-shell", "module-loader"] {
+        let output = Command::new(&cargo)
+            .current_dir(workspace())
+            .args(["build", "-p", package])
+            .output()
+            .expect("cargo runs");
+        let log = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{log}");
+        assert!(!log.contains("Compiling playground-api"), "building {package} rebuilt the api:\n{log}");
+    }
+    assert!(std::fs::read(&api).expect("still there") == before, "the api dylib changed");
+}
