@@ -7,7 +7,7 @@ use playground_tests::{Sandbox, built_library, call, generation, state};
 
 /// Loads the fixtures, gives the counter state, replaces its library with `bytes`, reloads,
 /// and checks the refusal and that the old generation runs on with its state.
-fn check(bytes: Vec<u8>, expected: &[&str]) {
+fn check(bytes: &[u8], expected: &[&str]) {
     let sandbox = Sandbox::fixtures();
     let runtime = sandbox.runtime();
     let report = runtime.load_all().expect("the fixtures load");
@@ -17,7 +17,7 @@ fn check(bytes: Vec<u8>, expected: &[&str]) {
     let before = state(&runtime, "plugins/counter");
     let generation_before = generation(&runtime, "plugins/counter");
 
-    sandbox.replace_library("plugins/counter", &bytes);
+    sandbox.replace_library("plugins/counter", bytes);
     let record = runtime.reload("plugins/counter").expect("the request is accepted");
     let ReloadOutcome::Refused(message) = &record.outcome else {
         panic!("expected a refusal, got {:?}", record.outcome)
@@ -37,19 +37,19 @@ fn counter_library() -> Vec<u8> {
 #[test]
 fn a_library_that_is_not_a_module() {
     let bytes = std::fs::read(built_library("fx_not_a_module")).expect("built");
-    check(bytes, &["not a Playground module: it exports no `PLAYGROUND_ABI`", "export_module!"]);
+    check(&bytes, &["not a Playground module: it exports no `PLAYGROUND_ABI`", "export_module!"]);
 }
 
 #[test]
 fn a_truncated_library() {
     let mut bytes = counter_library();
     bytes.truncate(bytes.len() / 2);
-    check(bytes, &["the file is truncated"]);
+    check(&bytes, &["the file is truncated"]);
 }
 
 #[test]
 fn a_corrupt_library() {
-    check(b"this is not a library at all, just some text".repeat(40), &["not a library: not an ELF file"]);
+    check(&b"this is not a library at all, just some text".repeat(40), &["not a library: not an ELF file"]);
 }
 
 #[test]
@@ -60,7 +60,7 @@ fn a_library_with_a_corrupt_body() {
     for (i, b) in bytes.iter_mut().enumerate().skip(keep) {
         *b = (i * 7) as u8;
     }
-    check(bytes, &["libfx_counter.so"]);
+    check(&bytes, &["libfx_counter.so"]);
 }
 
 #[test]
@@ -73,7 +73,7 @@ fn a_module_built_against_a_different_api() {
     let at = bytes.windows(marker.len()).position(|w| w == marker).expect("the stamp is in the library");
     let digit = at + marker.len();
     bytes[digit] = if bytes[digit] == b'0' { b'1' } else { b'0' };
-    check(bytes, &["built against a different api", "api=", "(the shell has api="]);
+    check(&bytes, &["built against a different api", "api=", "(the shell has api="]);
 }
 
 #[test]

@@ -56,7 +56,10 @@ fn panic_in_create_rolls_back() {
 
 #[test]
 fn panic_in_initialize_rolls_back() {
-    check_reload_fails("initialize", &["rolled back", "failed in initialize: panicked at", "injected panic in initialize"]);
+    check_reload_fails(
+        "initialize",
+        &["rolled back", "failed in initialize: panicked at", "injected panic in initialize"],
+    );
 }
 
 #[test]
@@ -66,14 +69,21 @@ fn panic_in_restore_state_rolls_back() {
 
 #[test]
 fn restore_state_error_rolls_back() {
-    check_reload_fails("restore_error", &["rolled back", "refused its saved state", "injected refusal: this state is not mine"]);
+    check_reload_fails(
+        "restore_error",
+        &["rolled back", "refused its saved state", "injected refusal: this state is not mine"],
+    );
 }
 
 #[test]
 fn panic_in_save_state_refuses_before_anything_changes() {
     check_reload_fails(
         "save_state",
-        &["refused, the old generation still runs", "could not save its state: panicked at", "injected panic in save_state"],
+        &[
+            "refused, the old generation still runs",
+            "could not save its state: panicked at",
+            "injected panic in save_state",
+        ],
     );
 }
 
@@ -105,7 +115,11 @@ fn panic_in_call_is_an_error_and_the_module_lives() {
     assert_eq!(shell.ok("state plugins/counter"), before);
     assert_eq!(shell.ok("call plugins/counter add 1"), json!(8));
     let modules = shell.ok("modules");
-    let counter = modules.as_array().and_then(|all| all.iter().find(|m| m["id"] == "plugins/counter")).cloned().unwrap_or_default();
+    let counter = modules
+        .as_array()
+        .and_then(|all| all.iter().find(|m| m["id"] == "plugins/counter"))
+        .cloned()
+        .unwrap_or_default();
     assert!(counter["last_error"].as_str().is_some_and(|e| e.contains("deliberate panic")), "{counter}");
     assert!(shell.quit());
 }

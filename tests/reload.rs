@@ -55,7 +55,11 @@ fn a_hundred_reloads_in_a_row_keep_the_state_exact() {
         sandbox.touch_library("plugins/counter");
         let record = runtime.reload("plugins/counter").expect("accepted");
         assert_eq!(record.outcome, ReloadOutcome::Swapped, "reload {i}");
-        assert_eq!(call(&runtime, "plugins/counter", "checksum", json!(null)), Ok(checksum), "checksum after reload {i}");
+        assert_eq!(
+            call(&runtime, "plugins/counter", "checksum", json!(null)),
+            Ok(checksum),
+            "checksum after reload {i}"
+        );
     }
     assert_eq!(call(&runtime, "plugins/counter", "get", json!(null)), Ok(json!(5050)));
     assert_eq!(generation(&runtime, "plugins/counter"), 101, "every reload loaded a fresh library");
@@ -80,7 +84,9 @@ fn an_added_field_keeps_every_other_value_and_an_incompatible_change_is_refused(
     // v3 turns `score` into text: the saved number cannot be read, so v2 keeps running.
     sandbox.replace_library("plugins/evolve", &std::fs::read(built_library("fx_evolve_v3")).expect("v3 built"));
     let record = runtime.reload("plugins/evolve").expect("accepted");
-    let ReloadOutcome::RolledBack(message) = &record.outcome else { panic!("expected a rollback: {:?}", record.outcome) };
+    let ReloadOutcome::RolledBack(message) = &record.outcome else {
+        panic!("expected a rollback: {:?}", record.outcome)
+    };
     assert!(message.contains("`plugins/evolve` refused its saved state in restore_state"), "{message}");
     assert!(message.contains("cannot decode State"), "{message}");
     assert_eq!(call(&runtime, "plugins/evolve", "version", json!(null)), Ok(json!(2)));
@@ -130,7 +136,8 @@ fn modules_reach_each_other_through_the_host() {
     let runtime = sandbox.runtime();
     runtime.load_all().expect("the fixtures load");
     let host = runtime.host();
-    let bytes = host.call("systems/probe", "add", &playground_api::codec::encode(&5u64).expect("encode")).expect("call");
+    let bytes =
+        host.call("systems/probe", "add", &playground_api::codec::encode(&5u64).expect("encode")).expect("call");
     assert_eq!(playground_api::codec::decode::<u64>(&bytes), Ok(5));
     let ids: Vec<String> = host.modules().into_iter().map(|m| m.id).collect();
     assert_eq!(ids, vec!["core/probe", "systems/probe", "plugins/counter"]);

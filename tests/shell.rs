@@ -63,12 +63,11 @@ fn building_any_module_alone_leaves_the_api_dylib_unchanged() {
     let api = profile_dir().join("libplayground_api.so");
     let before = std::fs::read(&api).expect("the api is built");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    for package in ["systems-ecs", "plugins-movement", "core-ecs", "core-types", "fx-counter", "editor-shell", "module-loader"] {
-        let output = Command::new(&cargo)
-            .current_dir(workspace())
-            .args(["build", "-p", package])
-            .output()
-            .expect("cargo runs");
+    for package in
+        ["systems-ecs", "plugins-movement", "core-ecs", "core-types", "fx-counter", "editor-shell", "module-loader"]
+    {
+        let output =
+            Command::new(&cargo).current_dir(workspace()).args(["build", "-p", package]).output().expect("cargo runs");
         let log = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "{log}");
         assert!(!log.contains("Compiling playground-api"), "building {package} rebuilt the api:\n{log}");

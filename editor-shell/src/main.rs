@@ -73,7 +73,10 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             headless::run(&runtime, std::io::BufReader::new(std::io::stdin()))
         }
-        None => Err("the window arrives with the editor; for now run `playground --headless` or `playground graph`".to_owned()),
+        None => {
+            Err("the window arrives with the editor; for now run `playground --headless` or `playground graph`"
+                .to_owned())
+        }
     }
 }
 

@@ -24,7 +24,11 @@ fn find_upwards(start: &Path) -> Option<PathBuf> {
 }
 
 impl Paths {
-    pub(crate) fn find(root: Option<&Path>, modules: Option<PathBuf>, library_dir: Option<PathBuf>) -> Result<Paths, String> {
+    pub(crate) fn find(
+        root: Option<&Path>,
+        modules: Option<PathBuf>,
+        library_dir: Option<PathBuf>,
+    ) -> Result<Paths, String> {
         let exe_dir = std::env::current_exe()
             .ok()
             .and_then(|exe| exe.parent().map(Path::to_path_buf))
@@ -35,7 +39,9 @@ impl Paths {
                 .ok()
                 .and_then(|cwd| find_upwards(&cwd))
                 .or_else(|| find_upwards(&exe_dir))
-                .ok_or("cannot find the Playground workspace (a folder with `modules/` and `Cargo.toml`): pass --root")?,
+                .ok_or(
+                    "cannot find the Playground workspace (a folder with `modules/` and `Cargo.toml`): pass --root",
+                )?,
         };
         let modules = modules.unwrap_or_else(|| root.join("modules"));
         // Cargo puts module dylibs beside the binary of the same profile (target/<profile>).

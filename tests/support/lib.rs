@@ -56,7 +56,11 @@ pub fn build_all() {
             command.args(["-p", package]);
         }
         let output = command.output().expect("cargo runs");
-        assert!(output.status.success(), "building the test modules failed:\n{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "building the test modules failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     });
 }
 
@@ -211,6 +215,7 @@ fn lib_name(cargo_toml: &Path) -> Option<String> {
 }
 
 /// Calls a module in-process with JSON arguments and returns the JSON result.
+#[allow(clippy::needless_pass_by_value, reason = "tests read better with `json!(..)` inline than with `&json!(..)`")]
 pub fn call(runtime: &Runtime, id: &str, method: &str, args: serde_json::Value) -> Result<serde_json::Value, String> {
     let args = codec::from_json(&args)?;
     let bytes = runtime.call(id, method, &args).map_err(|e| e.to_string())?;

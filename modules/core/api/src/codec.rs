@@ -28,7 +28,8 @@ pub fn to_json(bytes: &[u8]) -> Result<serde_json::Value, String> {
         return Ok(serde_json::Value::Null);
     }
     let mut reader = bytes;
-    let value = rmpv::decode::read_value(&mut reader).map_err(|e| format!("the bytes are not a readable value: {e}"))?;
+    let value =
+        rmpv::decode::read_value(&mut reader).map_err(|e| format!("the bytes are not a readable value: {e}"))?;
     Ok(msgpack_to_json(value))
 }
 

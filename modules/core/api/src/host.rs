@@ -152,13 +152,9 @@ impl Context {
     /// The `[config]` table of the module's manifest, decoded into `T` (missing table: `T`
     /// from an empty table, so `#[serde(default)]` fields work).
     pub fn config<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
-        let value = if self.config.is_null() {
-            serde_json::Value::Object(serde_json::Map::new())
-        } else {
-            self.config.clone()
-        };
-        serde_json::from_value(value)
-            .map_err(|e| format!("the [config] of {} is not valid: {e}", self.module_id))
+        let value =
+            if self.config.is_null() { serde_json::Value::Object(serde_json::Map::new()) } else { self.config.clone() };
+        serde_json::from_value(value).map_err(|e| format!("the [config] of {} is not valid: {e}", self.module_id))
     }
 
     /// The host, to keep for the module's life.

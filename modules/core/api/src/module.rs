@@ -66,6 +66,9 @@ pub fn unknown_method(method: &str) -> String {
 /// A live instance, opaque to the host.
 pub type Instance = Box<dyn Any>;
 
+/// The generic call entry point: instance, method, encoded arguments -> encoded result.
+pub type CallFn = fn(&dyn Any, &str, &[u8]) -> Result<Vec<u8>, String>;
+
 /// The module's entry points: plain Rust fn pointers, no `extern "C"`, no `repr(C)`. They are
 /// only callable because the ABI stamp matched first.
 #[derive(Clone, Copy)]
@@ -75,7 +78,7 @@ pub struct VTable {
     pub initialize: fn(&dyn Any, &Context) -> Result<(), String>,
     pub shutdown: fn(&dyn Any) -> Result<(), String>,
     pub tick: fn(&dyn Any, f32) -> Result<(), String>,
-    pub call: fn(&dyn Any, &str, &[u8]) -> Result<Vec<u8>, String>,
+    pub call: CallFn,
     pub save_state: fn(&dyn Any) -> Result<Vec<u8>, String>,
     pub restore_state: fn(&dyn Any, &[u8]) -> Result<(), String>,
     /// The typed service of a contract this module implements, boxed for the host.
@@ -120,11 +123,9 @@ pub mod __export {
     }
 
     fn with_mut<M: Module, R>(instance: &dyn Any, f: impl FnOnce(&mut M) -> R) -> Result<R, String> {
-        let cell = shared::<M>(instance)
-            .ok_or_else(|| format!("the instance is not a `{}`", type_name::<M>()))?;
-        let mut module = cell
-            .try_borrow_mut()
-            .map_err(|_| "the module is busy: a re-entrant call into it".to_owned())?;
+        let cell = shared::<M>(instance).ok_or_else(|| format!("the instance is not a `{}`", type_name::<M>()))?;
+        let mut module =
+            cell.try_borrow_mut().map_err(|_| "the module is busy: a re-entrant call into it".to_owned())?;
         Ok(f(&mut module))
     }
 
@@ -133,7 +134,8 @@ pub mod __export {
     }
 
     fn destroy<M: Module>(instance: Instance) {
-        drop(instance);
+        // Downcast first, so the concrete drop runs (and is compiled) in the module's crate.
+        drop(instance.downcast::<Shared<M>>());
     }
 
     fn initialize<M: Module>(instance: &dyn Any, ctx: &Context) -> Result<(), String> {

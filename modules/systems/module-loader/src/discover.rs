@@ -38,9 +38,9 @@ fn io_error(path: &Path, what: &str, e: impl std::fmt::Display) -> Error {
 /// Reads the package name, the library name and whether it builds a dylib.
 fn read_cargo_toml(path: &Path) -> Result<(String, String, bool)> {
     let text = std::fs::read_to_string(path).map_err(|e| io_error(path, "read", e))?;
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| Error::new(ErrorKind::Manifest, format!("{}: {}", path.display(), e.message())))?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        Error::new(ErrorKind::Manifest, format!("{}: {}", path.display(), e.message()))
+    })?;
     let package = table
         .get("package")
         .and_then(|p| p.get("name"))
@@ -105,11 +105,8 @@ pub fn discover(root: &Path, library_dir: &Path) -> Result<Vec<ModuleSource>> {
     for layer in Layer::ALL {
         let layer_dir = root.join(layer.name());
         let Ok(entries) = std::fs::read_dir(&layer_dir) else { continue };
-        let mut dirs: Vec<PathBuf> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.join("module.toml").is_file())
-            .collect();
+        let mut dirs: Vec<PathBuf> =
+            entries.flatten().map(|e| e.path()).filter(|p| p.join("module.toml").is_file()).collect();
         dirs.sort();
         for dir in dirs {
             found.push(read_module(&dir, library_dir)?);

@@ -91,9 +91,7 @@ impl Graph {
             }
             for contract in &m.implements {
                 if !modules.contains_key(contract) {
-                    return Err(resolve_error(format!(
-                        "`{id}` implements `{contract}`, which is not a module here"
-                    )));
+                    return Err(resolve_error(format!("`{id}` implements `{contract}`, which is not a module here")));
                 }
             }
         }
@@ -103,10 +101,10 @@ impl Graph {
             let mut preds = BTreeSet::new();
             for dep in &source.manifest.dependencies {
                 preds.insert(dep.id.clone());
-                if let Some(implementer) = implementers.get(&dep.id) {
-                    if implementer != id {
-                        preds.insert(implementer.clone());
-                    }
+                if let Some(implementer) = implementers.get(&dep.id)
+                    && implementer != id
+                {
+                    preds.insert(implementer.clone());
                 }
             }
             edges.insert(id.clone(), preds);
@@ -216,7 +214,10 @@ fn find_cycle(edges: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>>
 }
 
 /// Kahn's algorithm; among ready modules the lowest (layer, id) goes first.
-fn topological_order(modules: &BTreeMap<String, ModuleSource>, edges: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
+fn topological_order(
+    modules: &BTreeMap<String, ModuleSource>,
+    edges: &BTreeMap<String, BTreeSet<String>>,
+) -> Vec<String> {
     let key = |id: &str| (modules.get(id).map_or(Layer::Apps, |s| s.manifest.layer), id.to_owned());
     let mut remaining: BTreeMap<&str, usize> = edges.iter().map(|(id, preds)| (id.as_str(), preds.len())).collect();
     let mut ready: BTreeSet<(Layer, String)> =
@@ -226,12 +227,12 @@ fn topological_order(modules: &BTreeMap<String, ModuleSource>, edges: &BTreeMap<
         let id = next.1;
         remaining.remove(id.as_str());
         for (other, preds) in edges {
-            if preds.contains(&id) {
-                if let Some(count) = remaining.get_mut(other.as_str()) {
-                    *count -= 1;
-                    if *count == 0 {
-                        ready.insert(key(other));
-                    }
+            if preds.contains(&id)
+                && let Some(count) = remaining.get_mut(other.as_str())
+            {
+                *count -= 1;
+                if *count == 0 {
+                    ready.insert(key(other));
                 }
             }
         }

@@ -95,10 +95,7 @@ fn open_checked(path: &Path, source: &Path) -> Result<Opened> {
             .map_err(|_| library_error(source, "has an ABI stamp but no `PLAYGROUND_MODULE` declaration"))?;
         &**symbol
     };
-    OPENED
-        .lock()
-        .map_err(|_| library_error(source, "the list of open libraries is poisoned"))?
-        .push(library);
+    OPENED.lock().map_err(|_| library_error(source, "the list of open libraries is poisoned"))?.push(library);
     Ok(Opened { decl })
 }
 
@@ -137,7 +134,9 @@ fn check_elf(bytes: &[u8]) -> std::result::Result<(), String> {
     let phnum = u64::from(u16_at(56));
     let ph_end = phoff.saturating_add(phentsize.saturating_mul(phnum));
     if phentsize < 56 || ph_end > len {
-        return Err(format!("the file is truncated or corrupt: its program headers end at byte {ph_end}, the file has {len}"));
+        return Err(format!(
+            "the file is truncated or corrupt: its program headers end at byte {ph_end}, the file has {len}"
+        ));
     }
     // The section header table is written last, at the end of the file: a file cut short
     // anywhere loses it, even when every loadable segment survived.

@@ -124,9 +124,7 @@ pub fn parse_id(id: &str) -> Result<(Layer, &str), String> {
         ));
     };
     if !is_valid_name(name) {
-        return Err(format!(
-            "`{id}`: a module name is lowercase letters, digits and `-`, starting with a letter"
-        ));
+        return Err(format!("`{id}`: a module name is lowercase letters, digits and `-`, starting with a letter"));
     }
     Ok((layer, name))
 }
@@ -155,7 +153,9 @@ impl Manifest {
             let at = e.span().map(|s| line_col(text, s.start));
             let message = e.message().trim_end().to_owned();
             match at {
-                Some((line, col)) => manifest_error(origin, format!("invalid TOML at line {line}, column {col}: {message}")),
+                Some((line, col)) => {
+                    manifest_error(origin, format!("invalid TOML at line {line}, column {col}: {message}"))
+                }
                 None => manifest_error(origin, format!("invalid TOML: {message}")),
             }
         })?;
@@ -218,7 +218,9 @@ impl Manifest {
             }
             for (name, implied) in features.iter().chain([(&"default".to_owned(), &default_features)]) {
                 if let Some(missing) = implied.iter().find(|f| !features.contains_key(*f)) {
-                    return Err(format!("feature `{name}` turns on `{missing}`, which is not a feature of this module"));
+                    return Err(format!(
+                        "feature `{name}` turns on `{missing}`, which is not a feature of this module"
+                    ));
                 }
             }
         }
@@ -226,7 +228,9 @@ impl Manifest {
         let mut dependencies = Vec::new();
         if let Some(value) = table.get("dependencies") {
             let toml::Value::Table(entries) = value else {
-                return Err("`[dependencies]` must be a table of `\"<layer>/<name>\" = \"<version requirement>\"`".to_owned());
+                return Err(
+                    "`[dependencies]` must be a table of `\"<layer>/<name>\" = \"<version requirement>\"`".to_owned()
+                );
             };
             for (dep_id, spec) in entries {
                 parse_id(dep_id).map_err(|e| format!("dependency {e}"))?;
@@ -237,11 +241,14 @@ impl Manifest {
                     toml::Value::String(req) => (req.as_str(), Vec::new()),
                     toml::Value::Table(t) => {
                         if let Some(unknown) = t.keys().find(|k| *k != "version" && *k != "features") {
-                            return Err(format!("dependency `{dep_id}`: unknown key `{unknown}` (use `version` and `features`)"));
+                            return Err(format!(
+                                "dependency `{dep_id}`: unknown key `{unknown}` (use `version` and `features`)"
+                            ));
                         }
-                        let req = t.get("version").and_then(|v| v.as_str()).ok_or_else(|| {
-                            format!("dependency `{dep_id}` needs `version = \"<requirement>\"`")
-                        })?;
+                        let req = t
+                            .get("version")
+                            .and_then(|v| v.as_str())
+                            .ok_or_else(|| format!("dependency `{dep_id}` needs `version = \"<requirement>\"`"))?;
                         let feats = match t.get("features") {
                             None => Vec::new(),
                             Some(v) => string_list(v, &format!("features of dependency `{dep_id}`"))?,
@@ -250,9 +257,8 @@ impl Manifest {
                     }
                     _ => return Err(format!("dependency `{dep_id}` must be a version requirement string or a table")),
                 };
-                let requirement = VersionReq::parse(req_text).map_err(|e| {
-                    format!("dependency `{dep_id}`: `{req_text}` is not a version requirement: {e}")
-                })?;
+                let requirement = VersionReq::parse(req_text)
+                    .map_err(|e| format!("dependency `{dep_id}`: `{req_text}` is not a version requirement: {e}"))?;
                 dependencies.push(Dependency { id: dep_id.clone(), requirement, features: dep_features });
             }
         }

@@ -15,9 +15,7 @@ use std::path::PathBuf;
 use std::rc::{Rc, Weak};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use playground_api::host::{
-    DependencyInfo, ModuleInfo, ModuleStatus, PhaseTimings, ReloadOutcome, ReloadRecord,
-};
+use playground_api::host::{DependencyInfo, ModuleInfo, ModuleStatus, PhaseTimings, ReloadOutcome, ReloadRecord};
 use playground_api::module::{Instance, ModuleDecl};
 use playground_api::service::{Contract, Service};
 use playground_api::{Context, Host, abi, tracing};
@@ -160,7 +158,8 @@ impl Runtime {
                 report.loaded.push(id);
                 continue;
             }
-            let blocked = graph.predecessors(&id).find(|p| !self.shared.slots.borrow().contains_key(*p)).map(str::to_owned);
+            let blocked =
+                graph.predecessors(&id).find(|p| !self.shared.slots.borrow().contains_key(*p)).map(str::to_owned);
             let result = match blocked {
                 Some(dep) => Err(format!("not loaded because `{dep}` is not running")),
                 None => self
@@ -461,11 +460,11 @@ impl Shared {
         let init_us = micros(init_started);
 
         let restore_started = Instant::now();
-        if let Some(bytes) = saved {
-            if let Err(e) = guard::call(|| (vtable.restore_state)(instance.as_ref(), bytes)) {
-                destroy(instance);
-                return Err(format!("`{id}` refused its saved state in restore_state: {e}"));
-            }
+        if let Some(bytes) = saved
+            && let Err(e) = guard::call(|| (vtable.restore_state)(instance.as_ref(), bytes))
+        {
+            destroy(instance);
+            return Err(format!("`{id}` refused its saved state in restore_state: {e}"));
         }
         let restore_us = micros(restore_started);
 
@@ -555,8 +554,9 @@ impl Shared {
                 }
             };
             if let Some(generation) = &generation {
-                let embedded_version = Manifest::parse(generation.decl.metadata.manifest, std::path::Path::new("embedded"))
-                    .map(|m| m.version);
+                let embedded_version =
+                    Manifest::parse(generation.decl.metadata.manifest, std::path::Path::new("embedded"))
+                        .map(|m| m.version);
                 if embedded_version.as_ref().is_ok_and(|v| *v != source.manifest.version) {
                     record.warnings.push(format!(
                         "`{module}`: module.toml says version {}, but the library was built as {}; rebuild it",
@@ -635,7 +635,12 @@ impl Shared {
             let mut broken = Vec::new();
             for slot in &old {
                 let source_id = slot.source.id();
-                if let Err(e) = self.start(&old_graph, &slot.source, slot.generation.clone(), saved.get(source_id).map(Vec::as_slice)) {
+                if let Err(e) = self.start(
+                    &old_graph,
+                    &slot.source,
+                    slot.generation.clone(),
+                    saved.get(source_id).map(Vec::as_slice),
+                ) {
                     self.mark_failed(source_id, &format!("rollback failed: {e}"));
                     broken.push(format!("{source_id}: {e}"));
                 }

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian machine with rustup lacks for building and testing Playground.
+# Idempotent: packages already present are skipped; without root it only reports.
+set -euo pipefail
+
+# Debian packages the build and the tests need beyond the base image.
+PACKAGES=(pkg-config)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" = 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  elif command -v sudo >/dev/null; then
+    sudo apt-get update -qq
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  else
+    echo "install-deps: please install: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
