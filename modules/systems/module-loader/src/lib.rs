@@ -21,4 +21,4 @@ pub mod runtime;
 
 pub use error::{Error, ErrorKind, Result};
 pub use graph::Graph;
-pub use runtime::{Config, LoadReport, Runtime};
+pub use runtime::{Config, LoadReport, ModuleHandle, Runtime};

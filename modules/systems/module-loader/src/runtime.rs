@@ -185,6 +185,12 @@ impl Runtime {
         self.shared.call(id, method, args)
     }
 
+    /// A resolved handle to module `id`, for callers that call it often: it skips the lookup
+    /// by name. After the module reloads the handle is stale and says so; take a new one.
+    pub fn handle(&self, id: &str) -> Result<ModuleHandle> {
+        Ok(ModuleHandle { slot: self.shared.slot(id)? })
+    }
+
     /// A module's current state, as `save_state` encodes it.
     pub fn state(&self, id: &str) -> Result<Vec<u8>> {
         let slot = self.shared.slot(id)?;
@@ -703,6 +709,23 @@ impl Shared {
                 }
             })
             .collect()
+    }
+}
+
+/// A module resolved once, called many times (see [`Runtime::handle`]).
+pub struct ModuleHandle {
+    slot: Rc<Slot>,
+}
+
+impl ModuleHandle {
+    /// The generic call path without the lookup by name; panics are caught.
+    #[inline]
+    pub fn call(&self, method: &str, args: &[u8]) -> Result<Vec<u8>, String> {
+        let instance = self.slot.instance.borrow();
+        let (Some(generation), Some(instance)) = (&self.slot.generation, instance.as_ref()) else {
+            return Err(format!("`{}` was reloaded or stopped: take a new handle", self.slot.source.id()));
+        };
+        guard::call(|| (generation.decl.vtable.call)(instance.as_ref(), method, args))
     }
 }
 
