@@ -7,6 +7,7 @@
 //!   protocol on stdin (see `headless.rs`).
 
 mod headless;
+mod restart;
 mod workspace;
 
 use std::path::PathBuf;
@@ -36,6 +37,12 @@ struct Cli {
     /// Do not build the modules before loading them.
     #[arg(long)]
     no_build: bool,
+    /// Do not watch the modules' sources (no live edit).
+    #[arg(long)]
+    no_watch: bool,
+    /// Load the module states a restarting shell saved in this file.
+    #[arg(long, value_name = "FILE")]
+    restore_state: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -71,7 +78,8 @@ fn run(cli: Cli) -> Result<(), String> {
             if !cli.no_build {
                 paths.build_modules(&runtime)?;
             }
-            headless::run(&runtime, std::io::BufReader::new(std::io::stdin()))
+            let options = headless::Options { watch: !cli.no_watch, restore: cli.restore_state };
+            headless::run(&runtime, &paths, &options, std::io::BufReader::new(std::io::stdin()))
         }
         None => {
             Err("the window arrives with the editor; for now run `playground --headless` or `playground graph`"

@@ -65,8 +65,30 @@ impl Paths {
         let graph = runtime.resolve().map_err(|e| e.to_string())?;
         let packages: Vec<String> =
             graph.sources().filter(|s| s.library.is_some()).map(|s| s.package.clone()).collect();
+        let modules: Vec<String> = graph.sources().map(|s| s.manifest.id.clone()).collect();
         tracing::info!("building {} module(s)", packages.len());
-        cargo::build(&self.root, &packages, !cfg!(debug_assertions)).map_err(|e| e.to_string())
+        let mut shown = 0;
+        let outcome = cargo::build(&self.root, &modules, &packages, !cfg!(debug_assertions), |p| {
+            // A progress line on stderr at most every 5%, so logs stay readable.
+            let percent = p.done * 100 / p.total.max(1);
+            if percent >= shown + 5 || p.done == p.total {
+                shown = percent;
+                eprintln!("building modules: {}/{} ({percent}%)", p.done, p.total);
+            }
+        });
+        if outcome.success {
+            return Ok(());
+        }
+        let mut message = format!("the modules did not build ({:.1} s)", outcome.duration_ms / 1000.0);
+        for d in outcome.diagnostics.iter().filter(|d| d.level == "error") {
+            message.push('\n');
+            message.push_str(&d.rendered);
+        }
+        if let Some(error) = outcome.error {
+            message.push('\n');
+            message.push_str(&error);
+        }
+        Err(message)
     }
 }
 

@@ -246,7 +246,7 @@ impl Shell {
     fn start(modules: &Path, libs: &Path, faults: &Path) -> Shell {
         build_all();
         let mut child = Command::new(profile_dir().join("playground"))
-            .args(["--headless", "--no-build", "--modules"])
+            .args(["--headless", "--no-build", "--no-watch", "--modules"])
             .arg(modules)
             .arg("--library-dir")
             .arg(libs)

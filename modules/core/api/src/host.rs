@@ -26,6 +26,51 @@ pub trait Host {
     fn modules(&self) -> Vec<ModuleInfo>;
     /// The recorded reloads, oldest first.
     fn reload_history(&self) -> Vec<ReloadRecord>;
+    /// The build running now, if any, and the outcome of the last one.
+    fn build_status(&self) -> BuildStatus;
+}
+
+/// One compiler message, as cargo reported it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnostic {
+    /// `error`, `warning`, `note`, ...
+    pub level: String,
+    pub message: String,
+    /// The primary span's file, relative to the workspace, if there is one.
+    pub file: Option<String>,
+    pub line: u32,
+    pub column: u32,
+    /// The full text as rustc prints it (without colours).
+    pub rendered: String,
+}
+
+/// How a build ended.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BuildOutcome {
+    pub success: bool,
+    /// The modules the build was for.
+    pub modules: Vec<String>,
+    /// The cargo packages it built.
+    pub packages: Vec<String>,
+    pub duration_ms: f64,
+    /// Errors first, then warnings.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Why cargo failed when it is not a compiler error (a bad package name, no cargo...).
+    pub error: Option<String>,
+    /// Seconds since the Unix epoch when it finished.
+    pub finished_at: f64,
+}
+
+/// The build pipeline as the editor shows it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BuildStatus {
+    /// Modules being built now (empty when idle).
+    pub building: Vec<String>,
+    /// Units compiled so far and in all, when cargo has said.
+    pub progress: Option<(u32, u32)>,
+    pub last: Option<BuildOutcome>,
+    /// Set when `modules/core/api` changed: the shell must restart to pick it up.
+    pub restart_needed: bool,
 }
 
 /// Where a module stands in the host.

@@ -1,38 +1,177 @@
-//! Builds module crates with cargo, in the workspace's one target dir and the shell's profile.
+//! Builds module crates with cargo: one invocation per batch, in the workspace's one target
+//! dir and the shell's profile. Compiler diagnostics come from cargo's JSON messages
+//! (`cargo_metadata`); progress (units done / total) from cargo's own progress line, which
+//! it prints to stderr when told to even without a terminal.
 
+use std::io::{BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crate::error::{Error, ErrorKind, Result};
+use cargo_metadata::Message;
+use cargo_metadata::diagnostic::DiagnosticLevel;
+use playground_api::host::{BuildOutcome, Diagnostic};
 
 /// The cargo to run: the one that built us when run under cargo, else `cargo` on PATH.
 pub fn cargo_program() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
 }
 
-/// Builds `packages` in one cargo invocation. Cargo's own progress goes to our stderr; stdout
-/// is left alone (it may be a protocol).
-pub fn build(workspace: &Path, packages: &[String], release: bool) -> Result<()> {
+/// Units compiled so far, out of how many.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    pub done: u32,
+    pub total: u32,
+}
+
+/// Reads "N/M" out of a cargo progress line ("    Building [====>   ] 12/340: egui, ...").
+fn parse_progress(line: &str) -> Option<Progress> {
+    let after = line.split("] ").nth(1)?;
+    let counts = after.split(':').next()?;
+    let (done, total) = counts.trim().split_once('/')?;
+    Some(Progress { done: done.parse().ok()?, total: total.parse().ok()? })
+}
+
+fn level_name(level: &DiagnosticLevel) -> String {
+    match level {
+        DiagnosticLevel::Ice => "internal compiler error",
+        DiagnosticLevel::Error => "error",
+        DiagnosticLevel::Warning => "warning",
+        DiagnosticLevel::FailureNote => "failure-note",
+        DiagnosticLevel::Note => "note",
+        DiagnosticLevel::Help => "help",
+        _ => "message",
+    }
+    .to_owned()
+}
+
+/// Builds `packages` (for `modules`) in one cargo invocation, calling `on_progress` as units
+/// finish. Never fails outright: a cargo that cannot run is an outcome with `error` set.
+pub fn build(
+    workspace: &Path,
+    modules: &[String],
+    packages: &[String],
+    release: bool,
+    mut on_progress: impl FnMut(Progress),
+) -> BuildOutcome {
+    let started = Instant::now();
+    let mut outcome =
+        BuildOutcome { modules: modules.to_vec(), packages: packages.to_vec(), ..BuildOutcome::default() };
+    let finish = |mut outcome: BuildOutcome| {
+        outcome.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        outcome.finished_at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        // Errors first: they are what the user must fix.
+        outcome.diagnostics.sort_by_key(|d| d.level != "error");
+        outcome
+    };
     if packages.is_empty() {
-        return Ok(());
+        outcome.success = true;
+        return finish(outcome);
     }
     let mut command = Command::new(cargo_program());
-    command.current_dir(workspace).arg("build").arg("--lib");
+    command.current_dir(workspace).args(["build", "--lib", "--message-format=json"]);
     if release {
         command.arg("--release");
     }
     for package in packages {
         command.arg("-p").arg(package);
     }
-    let status = command
+    command
+        .env("CARGO_TERM_PROGRESS_WHEN", "always")
+        .env("CARGO_TERM_PROGRESS_WIDTH", "200")
+        .env("CARGO_TERM_COLOR", "never")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .status()
-        .map_err(|e| Error::new(ErrorKind::Build, format!("cannot run cargo: {e}")))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(Error::new(ErrorKind::Build, format!("cargo build of {} failed ({status})", packages.join(", "))))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            outcome.error = Some(format!("cannot run cargo: {e}"));
+            return finish(outcome);
+        }
+    };
+
+    // Stderr: progress lines (separated by '\r') and cargo's own errors. Read on a thread so
+    // neither pipe fills up while we read the other.
+    let (progress_tx, progress_rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take();
+    let stderr_reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let Some(mut stderr) = stderr else { return text };
+        let mut buf = [0u8; 4096];
+        let mut line = Vec::new();
+        loop {
+            let n = match stderr.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            for &b in &buf[..n] {
+                if b == b'\r' || b == b'\n' {
+                    let l = String::from_utf8_lossy(&line).into_owned();
+                    if let Some(p) = parse_progress(&l) {
+                        let _ = progress_tx.send(p);
+                    } else if !l.trim().is_empty() {
+                        text.push_str(&l);
+                        text.push('\n');
+                    }
+                    line.clear();
+                } else {
+                    line.push(b);
+                }
+            }
+        }
+        text
+    });
+
+    if let Some(stdout) = child.stdout.take() {
+        for message in Message::parse_stream(BufReader::new(stdout)).flatten() {
+            while let Ok(p) = progress_rx.try_recv() {
+                on_progress(p);
+            }
+            if let Message::CompilerMessage(m) = message {
+                let d = m.message;
+                if matches!(d.level, DiagnosticLevel::Error | DiagnosticLevel::Warning | DiagnosticLevel::Ice) {
+                    let primary = d.spans.iter().find(|s| s.is_primary).or(d.spans.first());
+                    outcome.diagnostics.push(Diagnostic {
+                        level: level_name(&d.level),
+                        message: d.message.clone(),
+                        file: primary.map(|s| s.file_name.clone()),
+                        line: primary.map_or(0, |s| u32::try_from(s.line_start).unwrap_or(0)),
+                        column: primary.map_or(0, |s| u32::try_from(s.column_start).unwrap_or(0)),
+                        rendered: d.rendered.clone().unwrap_or(d.message),
+                    });
+                }
+            }
+        }
+    }
+    while let Ok(p) = progress_rx.try_recv() {
+        on_progress(p);
+    }
+    let status = child.wait();
+    let stderr_text = stderr_reader.join().unwrap_or_default();
+    outcome.success = status.as_ref().is_ok_and(|s| s.success());
+    if !outcome.success && !outcome.diagnostics.iter().any(|d| d.level == "error") {
+        // Not a compiler error: cargo itself failed. Keep its last words.
+        let tail: Vec<&str> = stderr_text.lines().filter(|l| l.contains("error")).collect();
+        outcome.error = Some(if tail.is_empty() {
+            format!("cargo failed: {}", status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()))
+        } else {
+            tail.join("\n")
+        });
+    }
+    finish(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Progress, parse_progress};
+
+    #[test]
+    fn reads_cargo_progress_lines() {
+        assert_eq!(
+            parse_progress("    Building [=====>      ] 12/340: egui, wgpu"),
+            Some(Progress { done: 12, total: 340 })
+        );
+        assert_eq!(parse_progress("   Compiling egui v0.36.2"), None);
     }
 }

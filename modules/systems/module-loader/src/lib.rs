@@ -5,7 +5,8 @@
 //!   [`graph`] checks them against each other and orders them.
 //! - [`library`] is the only code that opens libraries (and holds the loader's `unsafe`).
 //! - [`runtime`] runs the modules and implements the api's `Host` for them.
-//! - [`cargo`] builds module crates.
+//! - [`cargo`] builds module crates; [`live`] watches their sources and swaps rebuilt
+//!   modules in at the safe point.
 //!
 //! The loader knows nothing about windows, egui or the editor: it is driven by the shell
 //! (or a test) through [`Runtime`], at safe points the shell chooses.
@@ -16,6 +17,7 @@ pub mod error;
 pub mod graph;
 mod guard;
 pub mod library;
+pub mod live;
 pub mod manifest;
 pub mod runtime;
 

@@ -15,7 +15,9 @@ use std::path::PathBuf;
 use std::rc::{Rc, Weak};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use playground_api::host::{DependencyInfo, ModuleInfo, ModuleStatus, PhaseTimings, ReloadOutcome, ReloadRecord};
+use playground_api::host::{
+    BuildStatus, DependencyInfo, ModuleInfo, ModuleStatus, PhaseTimings, ReloadOutcome, ReloadRecord,
+};
 use playground_api::module::{Instance, ModuleDecl};
 use playground_api::service::{Contract, Service};
 use playground_api::{Context, Host, abi, tracing};
@@ -95,6 +97,7 @@ struct Shared {
     queue: RefCell<Vec<String>>,
     reloading: RefCell<Option<String>>,
     seq: Cell<u64>,
+    build: RefCell<BuildStatus>,
 }
 
 /// The loader's live state. One per process (or per test).
@@ -128,6 +131,7 @@ impl Runtime {
             queue: RefCell::new(Vec::new()),
             reloading: RefCell::new(None),
             seq: Cell::new(0),
+            build: RefCell::new(BuildStatus::default()),
         });
         Runtime { shared }
     }
@@ -149,6 +153,12 @@ impl Runtime {
     /// Resolves the graph and starts every module in order. A graph error loads nothing; a
     /// module that fails to start is reported and its dependents are skipped.
     pub fn load_all(&self) -> Result<LoadReport> {
+        self.load_all_with(&BTreeMap::new())
+    }
+
+    /// [`Runtime::load_all`], handing each module the state saved for it (by a previous
+    /// process: see [`Runtime::save_all`]).
+    pub fn load_all_with(&self, states: &BTreeMap<String, Vec<u8>>) -> Result<LoadReport> {
         let graph = self.shared.resolve()?;
         *self.shared.graph.borrow_mut() = Some(graph.clone());
         let mut report = LoadReport::default();
@@ -162,11 +172,10 @@ impl Runtime {
                 graph.predecessors(&id).find(|p| !self.shared.slots.borrow().contains_key(*p)).map(str::to_owned);
             let result = match blocked {
                 Some(dep) => Err(format!("not loaded because `{dep}` is not running")),
-                None => self
-                    .shared
-                    .open_generation(source)
-                    .map_err(|e| e.message)
-                    .and_then(|generation| self.shared.start(&graph, source, generation, None).map(|_| ())),
+                None => self.shared.open_generation(source).map_err(|e| e.message).and_then(|generation| {
+                    let saved = states.get(&id).map(Vec::as_slice);
+                    self.shared.start(&graph, source, generation, saved).map(|_| ())
+                }),
             };
             match result {
                 Ok(()) => report.loaded.push(id),
@@ -260,19 +269,29 @@ impl Runtime {
     /// safe point. The record says whether the new code swapped in, or why the old one still
     /// runs; an `Err` means the request itself was refused (unknown id, reload running).
     pub fn reload(&self, id: &str) -> Result<ReloadRecord> {
+        self.reload_set(&[id.to_owned()], 0)
+    }
+
+    /// Reloads several modules and everything that depends on any of them as one
+    /// transaction; `build_us` is the build that produced them, recorded with the timings.
+    pub fn reload_set(&self, ids: &[String], build_us: u64) -> Result<ReloadRecord> {
+        let id = ids.join(", ");
         if let Some(running) = self.shared.reloading.borrow().as_ref() {
             return Err(request_error(format!(
                 "a reload of `{running}` is running; `{id}` can only be queued (Host::request_reload) until it ends"
             )));
         }
-        let known = self.shared.graph.borrow().as_ref().is_some_and(|g| g.contains(id))
-            || self.shared.resolve().is_ok_and(|g| g.contains(id));
-        if !known {
-            return Err(request_error(format!("there is no module `{id}`")));
+        for one in ids {
+            let known = self.shared.graph.borrow().as_ref().is_some_and(|g| g.contains(one))
+                || self.shared.modules_root_has(one);
+            if !known {
+                return Err(request_error(format!("there is no module `{one}`")));
+            }
         }
-        *self.shared.reloading.borrow_mut() = Some(id.to_owned());
-        let record = self.shared.transaction(id);
+        *self.shared.reloading.borrow_mut() = Some(id.clone());
+        let mut record = self.shared.transaction(ids);
         *self.shared.reloading.borrow_mut() = None;
+        record.timings.build_us = build_us;
         match &record.outcome {
             ReloadOutcome::Swapped => tracing::info!(
                 "reloaded {} in {:.2} ms",
@@ -287,6 +306,53 @@ impl Runtime {
             history.pop_front();
         }
         Ok(record)
+    }
+
+    /// Unloads a module whose folder is gone, unless running modules need it. `Ok` and
+    /// `Err` both carry the sentence to show.
+    pub fn remove(&self, id: &str) -> std::result::Result<String, String> {
+        let graph = self.shared.resolve().map_err(|e| {
+            format!("`{id}` was deleted, but the modules do not resolve without it, so it keeps running: {e}")
+        })?;
+        if graph.contains(id) {
+            return Err(format!("`{id}` still has a module.toml; nothing to remove"));
+        }
+        let warnings = self.shared.stop(id);
+        self.shared.failed.borrow_mut().remove(id);
+        *self.shared.graph.borrow_mut() = Some(graph);
+        let mut message = format!("`{id}` was deleted and has been unloaded");
+        if !warnings.is_empty() {
+            message.push_str(&format!(" ({})", warnings.join("; ")));
+        }
+        Ok(message)
+    }
+
+    /// Every running module's state, for a restart that must lose nothing.
+    pub fn save_all(&self) -> (BTreeMap<String, Vec<u8>>, Vec<String>) {
+        let mut states = BTreeMap::new();
+        let mut errors = Vec::new();
+        for slot in self.shared.running_in_order() {
+            if slot.generation.is_none() {
+                continue;
+            }
+            match self.state(slot.source.id()) {
+                Ok(bytes) => {
+                    states.insert(slot.source.id().to_owned(), bytes);
+                }
+                Err(e) => errors.push(e.message),
+            }
+        }
+        (states, errors)
+    }
+
+    /// Publishes the build pipeline's state to modules (through [`Host::build_status`]).
+    pub fn set_build_status(&self, status: BuildStatus) {
+        *self.shared.build.borrow_mut() = status;
+    }
+
+    /// The build pipeline's state.
+    pub fn build_status(&self) -> BuildStatus {
+        self.shared.build.borrow().clone()
     }
 
     /// Every module of the graph, in load order.
@@ -323,6 +389,10 @@ impl Drop for Runtime {
 impl Shared {
     fn host(&self) -> Rc<dyn Host> {
         Rc::new(HostHandle { shared: self.me.clone() })
+    }
+
+    fn modules_root_has(&self, id: &str) -> bool {
+        self.config.modules_root.join(id).join("module.toml").is_file()
     }
 
     fn resolve(&self) -> Result<Graph> {
@@ -507,7 +577,9 @@ impl Shared {
     /// (a failure is refused too); unload dependents first; start dependencies first,
     /// restoring each saved state. A failure from the unload on rolls the chain back to
     /// the old generations with the states saved a moment before.
-    fn transaction(&self, id: &str) -> ReloadRecord {
+    fn transaction(&self, roots: &[String]) -> ReloadRecord {
+        let id = roots.join(", ");
+        let id = id.as_str();
         let started = Instant::now();
         let seq = self.seq.get() + 1;
         self.seq.set(seq);
@@ -533,10 +605,14 @@ impl Shared {
             Ok(graph) => graph,
             Err(e) => return refuse(record, id, e.message),
         };
-        let Some(_) = graph.get(id) else {
-            return refuse(record, id, format!("`{id}` is no longer in the modules folder"));
-        };
-        let chain = graph.reload_chain(id);
+        if let Some(missing) = roots.iter().find(|r| !graph.contains(r)) {
+            return refuse(record, missing, format!("`{missing}` is no longer in the modules folder"));
+        }
+        let mut in_chain = BTreeSet::new();
+        for root in roots {
+            in_chain.extend(graph.reload_chain(root));
+        }
+        let chain: Vec<String> = graph.order().iter().filter(|m| in_chain.contains(*m)).cloned().collect();
         record.modules.clone_from(&chain);
 
         // 2. Load: a new generation for every changed (or never loaded) library.
@@ -756,5 +832,9 @@ impl Host for HostHandle {
 
     fn reload_history(&self) -> Vec<ReloadRecord> {
         self.shared().map(|s| s.history.borrow().iter().cloned().collect()).unwrap_or_default()
+    }
+
+    fn build_status(&self) -> BuildStatus {
+        self.shared().map(|s| s.build.borrow().clone()).unwrap_or_default()
     }
 }

@@ -1,0 +1,56 @@
+//! Restarting the shell without losing anything: rebuild it, save every module's state to a
+//! file, and replace this process with the new binary, which loads the modules and hands
+//! each its state back. The way to pick up a change to the immortal api crate.
+
+use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Command;
+
+use module_loader::Runtime;
+use module_loader::cargo::cargo_program;
+use playground_api::{codec, tracing};
+
+use crate::workspace::Paths;
+
+/// Reads the states a restarting process saved, and removes the file.
+pub(crate) fn read_states(file: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read the saved states {}: {e}", file.display()))?;
+    let states: BTreeMap<String, codec::Blob> = codec::decode(&bytes)?;
+    let _ = std::fs::remove_file(file);
+    Ok(states.into_iter().map(|(id, blob)| (id, blob.0)).collect())
+}
+
+/// Rebuilds the shell, saves every state, and execs the new binary. Returns only on failure,
+/// with every module still running.
+pub(crate) fn restart(runtime: &Runtime, paths: &Paths) -> Result<(), String> {
+    tracing::info!("rebuilding the shell before the restart");
+    let mut build = Command::new(cargo_program());
+    build.current_dir(&paths.root).args(["build", "-p", "editor-shell"]);
+    if !cfg!(debug_assertions) {
+        build.arg("--release");
+    }
+    let status = build.status().map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("the shell did not build ({status}); nothing was restarted"));
+    }
+    let (states, errors) = runtime.save_all();
+    if !errors.is_empty() {
+        return Err(format!("not restarting: {}", errors.join("; ")));
+    }
+    let blobs: BTreeMap<String, codec::Blob> = states.into_iter().map(|(id, bytes)| (id, codec::Blob(bytes))).collect();
+    let file = paths.library_dir.join(format!("playground-restart-{}.state", std::process::id()));
+    std::fs::write(&file, codec::encode(&blobs)?).map_err(|e| format!("cannot save the states: {e}"))?;
+    for warning in runtime.shutdown_all() {
+        tracing::warn!("{warning}");
+    }
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the shell binary: {e}"))?;
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(at) = args.iter().position(|a| a == "--restore-state") {
+        args.drain(at..(at + 2).min(args.len()));
+    }
+    args.push("--restore-state".to_owned());
+    args.push(file.display().to_string());
+    let error = Command::new(exe).args(&args).exec();
+    Err(format!("the restart failed: {error}; the modules are stopped, start playground again"))
+}

@@ -1,0 +1,291 @@
+//! Live edit: watch module sources, build what changed, and swap it in at the safe point.
+//!
+//! A file watcher (notify, debounced to tens of milliseconds) reports changed paths; each is
+//! mapped to the module whose folder holds it (editor swap and temp files are ignored). Once
+//! the changes have settled, one cargo build runs on a background thread for every module
+//! the changes reach (the changed modules and their dependents); changes that arrive during
+//! a build wait for the next one, so a burst of saves costs at most two builds. When the
+//! build succeeds, the changed modules and their dependents reload as one transaction at the
+//! next [`LiveEdit::poll`]; when it fails, its diagnostics are kept and nothing is touched.
+//! An edit of `modules/core/api` cannot be swapped: it is reported as a restart.
+
+use std::collections::BTreeSet;
+use std::path::{Component, Path, PathBuf};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use notify::RecursiveMode;
+use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
+use playground_api::host::{BuildOutcome, BuildStatus, ReloadRecord};
+use playground_api::tracing;
+
+use crate::cargo::{self, Progress};
+use crate::error::{Error, ErrorKind, Result};
+use crate::manifest::Layer;
+use crate::runtime::Runtime;
+
+/// How long the watcher waits for a file to be quiet before reporting it.
+const DEBOUNCE: Duration = Duration::from_millis(25);
+
+/// What a changed path means.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// Something in the folder of this module (sources, manifests), or the folder itself.
+    Module(String),
+    /// The immortal api crate: only a restart picks it up.
+    Api,
+}
+
+/// Whether a file name is an editor's swap, backup or temp file.
+fn is_noise(name: &str) -> bool {
+    name.starts_with('.')
+        || name.starts_with('#')
+        || name.ends_with('~')
+        || name == "4913"
+        || [".swp", ".swx", ".swo", ".tmp", ".bak", ".orig"].iter().any(|ext| name.ends_with(ext))
+}
+
+/// Maps a changed path under the modules root to what it changes.
+pub fn classify(modules_root: &Path, path: &Path) -> Option<Change> {
+    let relative = path.strip_prefix(modules_root).ok()?;
+    let parts: Vec<&str> = relative
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => s.to_str(),
+            _ => None,
+        })
+        .collect();
+    let (layer, name) = (parts.first()?, parts.get(1)?);
+    let file = parts.last()?;
+    if is_noise(file) || parts.contains(&"target") {
+        return None;
+    }
+    // Within a module, only sources and manifests matter; the module folder itself (created
+    // or deleted) matters too.
+    if parts.len() > 2 && !(file.ends_with(".rs") || file.ends_with(".toml")) {
+        return None;
+    }
+    let layer = Layer::parse(layer)?;
+    if layer == Layer::Core && *name == "api" {
+        return Some(Change::Api);
+    }
+    Some(Change::Module(format!("{}/{name}", layer.name())))
+}
+
+/// What [`LiveEdit::poll`] did.
+#[derive(Clone, Debug)]
+pub enum LiveEvent {
+    /// A build started for these modules.
+    BuildStarted(Vec<String>),
+    /// A build ended (successfully or not); a success is followed by a reload.
+    Built(BuildOutcome),
+    /// The rebuilt modules were swapped in (or the reload was refused or rolled back).
+    Reloaded(ReloadRecord),
+    /// A module's folder is gone: it was unloaded, or kept because others need it.
+    Removed { id: String, message: String },
+    /// `modules/core/api` changed: restart the shell to use it.
+    RestartNeeded,
+}
+
+struct RunningBuild {
+    modules: Vec<String>,
+    outcome: Receiver<BuildOutcome>,
+    progress: Receiver<Progress>,
+}
+
+/// The watcher and the build pipeline. Driven from the shell's safe point.
+pub struct LiveEdit {
+    workspace: PathBuf,
+    modules_root: PathBuf,
+    release: bool,
+    events: Receiver<DebounceEventResult>,
+    _debouncer: Debouncer<notify::RecommendedWatcher, RecommendedCache>,
+    pending: BTreeSet<String>,
+    last_change: Option<Instant>,
+    build: Option<RunningBuild>,
+    status: BuildStatus,
+    /// How long changes must be quiet before a build starts (after the watcher's debounce).
+    pub settle: Duration,
+    /// Builds started since the watcher started.
+    pub builds: u32,
+}
+
+impl LiveEdit {
+    /// Starts watching `modules_root`; builds run in `workspace` with cargo.
+    pub fn watch(workspace: &Path, modules_root: &Path, release: bool) -> Result<LiveEdit> {
+        let (tx, events) = channel();
+        let mut debouncer = new_debouncer(DEBOUNCE, Some(Duration::from_millis(5)), tx)
+            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot start the file watcher: {e}")))?;
+        debouncer
+            .watch(modules_root, RecursiveMode::Recursive)
+            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot watch {}: {e}", modules_root.display())))?;
+        Ok(LiveEdit {
+            workspace: workspace.to_owned(),
+            modules_root: modules_root.to_owned(),
+            release,
+            events,
+            _debouncer: debouncer,
+            pending: BTreeSet::new(),
+            last_change: None,
+            build: None,
+            status: BuildStatus::default(),
+            settle: Duration::from_millis(10),
+            builds: 0,
+        })
+    }
+
+    /// The build pipeline's state, for the editor and MCP.
+    pub fn status(&self) -> &BuildStatus {
+        &self.status
+    }
+
+    /// Marks modules as changed, as if their files had been saved.
+    pub fn touch(&mut self, ids: impl IntoIterator<Item = String>) {
+        self.pending.extend(ids);
+        self.last_change = Some(Instant::now());
+    }
+
+    /// The safe-point step: takes in file changes, finishes a build (and swaps its result in),
+    /// and starts the next build when changes are pending and have settled.
+    pub fn poll(&mut self, runtime: &Runtime) -> Vec<LiveEvent> {
+        let mut events = Vec::new();
+        self.take_changes(&mut events);
+        self.finish_build(runtime, &mut events);
+        if self.build.is_none()
+            && !self.pending.is_empty()
+            && self.last_change.is_none_or(|t| t.elapsed() >= self.settle)
+        {
+            self.start_build(runtime, &mut events);
+        }
+        runtime.set_build_status(self.status.clone());
+        events
+    }
+
+    fn take_changes(&mut self, events: &mut Vec<LiveEvent>) {
+        while let Ok(result) = self.events.try_recv() {
+            let Ok(batch) = result else { continue };
+            for event in batch {
+                for path in &event.paths {
+                    match classify(&self.modules_root, path) {
+                        Some(Change::Module(id)) => {
+                            self.pending.insert(id);
+                            self.last_change = Some(Instant::now());
+                        }
+                        Some(Change::Api) if !self.status.restart_needed => {
+                            self.status.restart_needed = true;
+                            tracing::warn!("modules/core/api changed: restart the shell to use it");
+                            events.push(LiveEvent::RestartNeeded);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+
+    fn finish_build(&mut self, runtime: &Runtime, events: &mut Vec<LiveEvent>) {
+        let Some(build) = &self.build else { return };
+        while let Ok(p) = build.progress.try_recv() {
+            self.status.progress = Some((p.done, p.total));
+        }
+        let Ok(outcome) = build.outcome.try_recv() else { return };
+        let modules = build.modules.clone();
+        self.build = None;
+        self.status.building.clear();
+        self.status.progress = None;
+        self.status.last = Some(outcome.clone());
+        events.push(LiveEvent::Built(outcome.clone()));
+        if !outcome.success {
+            let errors = outcome.diagnostics.iter().filter(|d| d.level == "error").count();
+            tracing::error!(
+                "build of {} failed with {errors} error(s); the running code is untouched",
+                modules.join(", ")
+            );
+            return;
+        }
+        let build_us = (outcome.duration_ms * 1000.0) as u64;
+        match runtime.reload_set(&modules, build_us) {
+            Ok(record) => events.push(LiveEvent::Reloaded(record)),
+            Err(e) => tracing::error!("reload after the build: {e}"),
+        }
+    }
+
+    fn start_build(&mut self, runtime: &Runtime, events: &mut Vec<LiveEvent>) {
+        let changed: Vec<String> = std::mem::take(&mut self.pending).into_iter().collect();
+        // Modules whose folder is gone are unloaded (or kept, if others need them).
+        let (gone, present): (Vec<String>, Vec<String>) =
+            changed.into_iter().partition(|id| !self.modules_root.join(id).join("module.toml").is_file());
+        for id in gone {
+            let message = match runtime.remove(&id) {
+                Ok(message) | Err(message) => message,
+            };
+            tracing::warn!("{message}");
+            events.push(LiveEvent::Removed { id, message });
+        }
+        if present.is_empty() {
+            return;
+        }
+        let packages = match runtime.resolve() {
+            Ok(graph) => {
+                let mut packages = BTreeSet::new();
+                for id in &present {
+                    for module in graph.reload_chain(id) {
+                        if let Some(source) = graph.get(&module).filter(|s| s.library.is_some()) {
+                            packages.insert(source.package.clone());
+                        }
+                    }
+                }
+                packages.into_iter().collect::<Vec<_>>()
+            }
+            // A broken manifest: no build, but the reload reports the error with its file.
+            Err(_) => {
+                if let Ok(record) = runtime.reload_set(&present, 0) {
+                    events.push(LiveEvent::Reloaded(record));
+                }
+                return;
+            }
+        };
+        let (outcome_tx, outcome) = channel();
+        let (progress_tx, progress) = channel();
+        let (workspace, release, modules) = (self.workspace.clone(), self.release, present.clone());
+        std::thread::spawn(move || {
+            let result = cargo::build(&workspace, &modules, &packages, release, |p| {
+                let _ = progress_tx.send(p);
+            });
+            let _ = outcome_tx.send(result);
+        });
+        self.builds += 1;
+        self.status.building.clone_from(&present);
+        events.push(LiveEvent::BuildStarted(present.clone()));
+        self.build = Some(RunningBuild { modules: present, outcome, progress });
+    }
+
+    /// Whether a build is running or changes are waiting for one.
+    pub fn busy(&self) -> bool {
+        self.build.is_some() || !self.pending.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{Change, classify};
+
+    #[test]
+    fn maps_paths_to_modules_and_ignores_noise() {
+        let root = Path::new("/w/modules");
+        let module = |p: &str| classify(root, &root.join(p));
+        assert_eq!(module("plugins/movement/src/lib.rs"), Some(Change::Module("plugins/movement".into())));
+        assert_eq!(module("plugins/movement/module.toml"), Some(Change::Module("plugins/movement".into())));
+        assert_eq!(module("plugins/movement"), Some(Change::Module("plugins/movement".into())));
+        assert_eq!(module("core/api/src/lib.rs"), Some(Change::Api));
+        assert_eq!(module("plugins/movement/src/.lib.rs.swp"), None);
+        assert_eq!(module("plugins/movement/src/lib.rs~"), None);
+        assert_eq!(module("plugins/movement/src/4913"), None);
+        assert_eq!(module("plugins/movement/src/.#lib.rs"), None);
+        assert_eq!(module("plugins/movement/README.md"), None);
+        assert_eq!(module("elsewhere/x/src/lib.rs"), None);
+        assert_eq!(classify(root, Path::new("/w/target/debug/x.rs")), None);
+    }
+}
