@@ -5,6 +5,7 @@
 //!   [`graph`] checks them against each other and orders them.
 //! - [`library`] is the only code that opens libraries (and holds the loader's `unsafe`).
 //! - [`runtime`] runs the modules and implements the api's `Host` for them.
+//! - [`scaffold`] writes a new module crate from a template.
 //! - [`cargo`] builds module crates; [`live`] watches their sources and swaps rebuilt
 //!   modules in at the safe point.
 //!
@@ -20,6 +21,7 @@ pub mod library;
 pub mod live;
 pub mod manifest;
 pub mod runtime;
+pub mod scaffold;
 
 pub use error::{Error, ErrorKind, Result};
 pub use graph::Graph;
