@@ -3,8 +3,9 @@
 # Idempotent: packages already present are skipped; without root it only reports.
 set -euo pipefail
 
-# Debian packages the build and the tests need beyond the base image.
-PACKAGES=(pkg-config)
+# Debian packages the build and the tests need beyond the base image. python3-venv: the MCP
+# tests run the Python `mcp` client from a virtualenv.
+PACKAGES=(pkg-config python3 python3-venv)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -25,3 +26,6 @@ if ((${#missing[@]})); then
 fi
 
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+# The Python MCP client the MCP tests talk to (target/mcp-venv; needs PyPI).
+bash "$(dirname "${BASH_SOURCE[0]}")/mcp-venv.sh"

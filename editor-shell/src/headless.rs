@@ -3,8 +3,10 @@
 //!
 //! Every answer is one line on stdout: `ok <json>` or `error <message>`. Live-edit happenings
 //! arrive as `event <json>` lines between answers. Commands: `modules`, `call <id> <method>
-//! [json args]`, `state <id>`, `reload <id>`, `history`, `build`, `restart`, `help`, `quit`.
-//! Everything runs at the safe point between ticks.
+//! [json args]`, `state <id>`, `inspect <id>`, `reload <id>`, `history`, `build`, `restart`,
+//! `help`, `quit`. Requests from the MCP server (`mcp.rs`) arrive on the same channel as the
+//! lines and go through the same dispatch (`ops.rs`); with MCP over stdio there are no lines
+//! and stdout carries only the protocol. Everything runs at the safe point between ticks.
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -14,76 +16,50 @@ use std::time::{Duration, Instant};
 
 use module_loader::Runtime;
 use module_loader::live::{LiveEdit, LiveEvent};
-use playground_api::host::ReloadOutcome;
-use playground_api::{codec, serde_json, tracing};
+use playground_api::{serde_json, tracing};
 
+use crate::mcp;
+use crate::ops::{Answer, Dispatcher, Line, parse_line};
 use crate::workspace::{Paths, print};
 
 const TICK: Duration = Duration::from_millis(16);
 
-const HELP: &str =
-    "commands: modules | call <id> <method> [json] | state <id> | reload <id> | history | build | restart | quit";
-
-fn json<T: playground_api::serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_else(|e| format!("\"unprintable: {e}\""))
+/// Everything the loop waits for, on one channel.
+pub(crate) enum Inbox {
+    /// A line of the stdin protocol.
+    Line(String),
+    /// Stdin closed.
+    LinesEnded,
+    /// A request from the MCP server's thread.
+    Mcp(mcp::Request),
+    /// The MCP transport ended (for stdio: the client went away), and why.
+    McpEnded(String),
 }
 
-/// What the loop should do after a command.
+/// Where an answer goes.
+enum Reply {
+    Line,
+    Mcp(mcp::ReplyTo),
+}
+
+fn deliver(reply: Reply, answer: Answer) {
+    match reply {
+        Reply::Line => match answer {
+            Ok(value) => print(&format!("ok {value}\n")),
+            Err(message) => print(&format!("error {}\n", message.replace('\n', " "))),
+        },
+        // The client may have gone (cancelled, disconnected): nothing to tell it then.
+        Reply::Mcp(reply) => {
+            let _ = reply.send(answer);
+        }
+    }
+}
+
+/// What the loop should do after a message.
 enum Next {
     Continue,
     Quit,
     Restart,
-}
-
-/// Runs one command.
-fn answer(runtime: &Runtime, line: &str) -> (Next, Result<String, String>) {
-    let line = line.trim();
-    let (command, rest) = line.split_once(' ').unwrap_or((line, ""));
-    let rest = rest.trim();
-    let result = match command {
-        "" => Ok("null".to_owned()),
-        "quit" | "exit" => return (Next::Quit, Ok(json(&"bye"))),
-        "restart" => return (Next::Restart, Ok(json(&"restarting"))),
-        "help" => Ok(json(&HELP)),
-        "modules" => Ok(json(&runtime.modules())),
-        "history" => Ok(json(&runtime.history())),
-        "build" => Ok(json(&runtime.build_status())),
-        "state" => runtime
-            .state(rest)
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| codec::to_json(&bytes))
-            .map(|value| json(&value)),
-        "call" => {
-            let mut parts = rest.splitn(3, ' ');
-            match (parts.next(), parts.next()) {
-                (Some(id), Some(method)) => {
-                    let args = match parts.next().map(str::trim).filter(|a| !a.is_empty()) {
-                        None => Ok(Vec::new()),
-                        Some(text) => serde_json::from_str::<serde_json::Value>(text)
-                            .map_err(|e| format!("the arguments are not JSON: {e}"))
-                            .and_then(|value| codec::from_json(&value)),
-                    };
-                    args.and_then(|args| runtime.call(id, method, &args).map_err(|e| e.to_string()))
-                        .and_then(|bytes| codec::to_json(&bytes))
-                        .map(|value| json(&value))
-                }
-                _ => Err("usage: call <id> <method> [json args]".to_owned()),
-            }
-        }
-        "reload" => match runtime.reload(rest) {
-            Ok(record) => match &record.outcome {
-                ReloadOutcome::Swapped => Ok(json(&record)),
-                ReloadOutcome::Refused(why) => Err(format!("reload refused, the old generation still runs: {why}")),
-                ReloadOutcome::RolledBack(why) => {
-                    Err(format!("reload rolled back, the old generation runs with its state: {why}"))
-                }
-                ReloadOutcome::Broken(why) => Err(format!("reload failed and could not roll back: {why}")),
-            },
-            Err(e) => Err(e.to_string()),
-        },
-        other => Err(format!("unknown command `{other}`; {HELP}")),
-    };
-    (Next::Continue, result)
 }
 
 fn event_line(event: &LiveEvent) -> String {
@@ -105,9 +81,12 @@ pub(crate) struct Options {
     pub(crate) watch: bool,
     /// States saved by the process that restarted into this one.
     pub(crate) restore: Option<PathBuf>,
+    /// The MCP server to start, if any.
+    pub(crate) mcp: Option<mcp::Transport>,
 }
 
-/// Loads every module and serves commands until `quit` or the end of input.
+/// Loads every module and serves commands until `quit`, the end of input, or (with MCP over
+/// stdio) the end of the MCP session.
 pub(crate) fn run(
     runtime: &Runtime,
     paths: &Paths,
@@ -131,29 +110,68 @@ pub(crate) fn run(
     } else {
         None
     };
-    print("ready\n");
 
-    let (lines, commands) = mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in input.lines() {
-            let Ok(line) = line else { break };
-            if lines.send(line).is_err() {
-                break;
+    let (inbox, messages) = mpsc::channel::<Inbox>();
+    // With MCP over stdio, stdin and stdout belong to the protocol: no lines, no `ready`.
+    let lines = !matches!(options.mcp, Some(mcp::Transport::Stdio));
+    let server = match &options.mcp {
+        Some(transport) => Some(mcp::start(transport, inbox.clone())?),
+        None => None,
+    };
+    if lines {
+        print("ready\n");
+        std::thread::spawn(move || {
+            for line in input.lines() {
+                let Ok(line) = line else { break };
+                if inbox.send(Inbox::Line(line)).is_err() {
+                    return;
+                }
             }
-        }
-    });
+            let _ = inbox.send(Inbox::LinesEnded);
+        });
+    } else {
+        drop(inbox);
+    }
 
+    let mut dispatcher = Dispatcher::<Reply>::new(paths.root.clone(), paths.modules.clone());
     let mut last = Instant::now();
     let next = loop {
         let mut next = Next::Continue;
-        match commands.recv_timeout(TICK.saturating_sub(last.elapsed())) {
-            Ok(line) => {
-                let (after, result) = answer(runtime, &line);
-                match result {
-                    Ok(text) => print(&format!("ok {text}\n")),
-                    Err(message) => print(&format!("error {}\n", message.replace('\n', " "))),
+        // Every message is handled here, between ticks: the safe point.
+        match messages.recv_timeout(TICK.saturating_sub(last.elapsed())) {
+            Ok(Inbox::Line(line)) => match parse_line(&line) {
+                Ok(Line::Empty) => deliver(Reply::Line, Ok(serde_json::Value::Null)),
+                Ok(Line::Quit) => {
+                    deliver(Reply::Line, Ok(serde_json::json!("bye")));
+                    next = Next::Quit;
                 }
-                next = after;
+                Ok(Line::Restart) => {
+                    deliver(Reply::Line, Ok(serde_json::json!("restarting")));
+                    next = Next::Restart;
+                }
+                Ok(Line::Op(op)) => {
+                    if let Some((reply, answer)) = dispatcher.run(runtime, op, Reply::Line) {
+                        deliver(reply, answer);
+                    }
+                }
+                Err(message) => deliver(Reply::Line, Err(message)),
+            },
+            Ok(Inbox::Mcp(request)) => {
+                if let Some((reply, answer)) = dispatcher.run(runtime, request.op, Reply::Mcp(request.reply)) {
+                    deliver(reply, answer);
+                }
+            }
+            Ok(Inbox::LinesEnded) => {
+                // A served MCP endpoint keeps the editor up without a terminal.
+                if server.is_none() {
+                    next = Next::Quit;
+                }
+            }
+            Ok(Inbox::McpEnded(why)) => {
+                tracing::info!("the MCP server stopped: {why}");
+                if !lines {
+                    next = Next::Quit;
+                }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => next = Next::Quit,
@@ -171,11 +189,25 @@ pub(crate) fn run(
             }
             if let Some(live) = live.as_mut() {
                 for event in live.poll(runtime) {
-                    print(&event_line(&event));
+                    if lines {
+                        print(&event_line(&event));
+                    } else {
+                        tracing::info!("live edit: {}", event_line(&event).trim_end());
+                    }
                 }
+            }
+            for (reply, answer) in dispatcher.poll(runtime) {
+                deliver(reply, answer);
             }
         }
     };
+    if dispatcher.busy() {
+        tracing::warn!("quitting with builds still running; their requests get no answer");
+    }
+    drop(dispatcher);
+    if let Some(server) = server {
+        server.stop();
+    }
     match next {
         Next::Restart => crate::restart::restart(runtime, paths),
         _ => {

@@ -4,16 +4,22 @@
 //! Subcommands and modes:
 //! - `playground graph` prints the resolved load order (or the resolution error);
 //! - `playground --headless` runs the modules without a window, controlled by a line
-//!   protocol on stdin (see `headless.rs`).
+//!   protocol on stdin (see `headless.rs`);
+//! - `--mcp stdio` / `--mcp-http 127.0.0.1:PORT` serve the MCP tools (`mcp.rs`) an AI
+//!   assistant drives the editor with; both go through the same dispatch as the line
+//!   protocol (`ops.rs`).
 
 mod headless;
+mod mcp;
+mod ops;
 mod restart;
 mod workspace;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use module_loader::Runtime;
 use playground_api::{abi, tracing_subscriber};
 
@@ -40,11 +46,29 @@ struct Cli {
     /// Do not watch the modules' sources (no live edit).
     #[arg(long)]
     no_watch: bool,
+    /// Serve MCP on stdin/stdout (then they carry only MCP). Runs headless until the window
+    /// exists.
+    #[arg(long, value_enum, value_name = "TRANSPORT")]
+    mcp: Option<McpMode>,
+    /// Serve MCP over streamable HTTP at http://ADDR/mcp; loopback only (e.g. 127.0.0.1:8123)
+    /// unless --mcp-allow-remote. Runs headless until the window exists.
+    #[arg(long, value_name = "ADDR", conflicts_with = "mcp")]
+    mcp_http: Option<SocketAddr>,
+    /// Let --mcp-http listen on a network interface, not just loopback. Anyone who reaches it
+    /// can create and run code in this editor.
+    #[arg(long, requires = "mcp_http")]
+    mcp_allow_remote: bool,
     /// Load the module states a restarting shell saved in this file.
     #[arg(long, value_name = "FILE")]
     restore_state: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum McpMode {
+    /// The process's stdin and stdout.
+    Stdio,
 }
 
 #[derive(Subcommand, Debug)]
@@ -56,7 +80,7 @@ enum Command {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Logs go to stderr: stdout carries the headless protocol (and, later, MCP).
+    // Logs go to stderr: stdout carries the headless protocol or MCP.
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }
 
@@ -74,11 +98,16 @@ fn run(cli: Cli) -> Result<(), String> {
             workspace::print(&out);
             Ok(())
         }
-        None if cli.headless => {
+        None if cli.headless || cli.mcp.is_some() || cli.mcp_http.is_some() => {
             if !cli.no_build {
                 paths.build_modules(&runtime)?;
             }
-            let options = headless::Options { watch: !cli.no_watch, restore: cli.restore_state };
+            let mcp = match (cli.mcp, cli.mcp_http) {
+                (Some(McpMode::Stdio), _) => Some(mcp::Transport::Stdio),
+                (None, Some(addr)) => Some(mcp::Transport::Http { addr, remote: cli.mcp_allow_remote }),
+                (None, None) => None,
+            };
+            let options = headless::Options { watch: !cli.no_watch, restore: cli.restore_state, mcp };
             headless::run(&runtime, &paths, &options, std::io::BufReader::new(std::io::stdin()))
         }
         None => {

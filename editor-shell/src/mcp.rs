@@ -1,0 +1,292 @@
+//! The MCP server: lets an AI assistant list, create, reload, call and inspect modules in the
+//! running editor (rmcp, over stdio or streamable HTTP on loopback).
+//!
+//! It runs on its own thread with its own tokio runtime and never touches the [`Runtime`]
+//! (which is `!Send` and lives on the main thread). Each tool call becomes an [`Op`] sent to
+//! the headless loop over the loop's inbox with a oneshot for the answer; the loop runs it at
+//! its safe point (builds on a background thread) and replies. So the frame loop never
+//! waits for MCP, and a slow or vanished client never holds anything of the editor.
+//!
+//! [`Runtime`]: module_loader::Runtime
+
+use std::net::SocketAddr;
+use std::sync::mpsc::Sender;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use playground_api::serde::Deserialize;
+use playground_api::serde_json::{self, Value};
+use playground_api::tracing;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{ErrorData as McpError, ServerHandler, ServiceExt, tool, tool_handler, tool_router};
+use schemars::JsonSchema;
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+use crate::headless::Inbox;
+use crate::ops::{Answer, Op};
+
+/// How the server is reached.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Transport {
+    /// The process's stdin and stdout (then they carry nothing else).
+    Stdio,
+    /// Streamable HTTP at `http://<addr>/mcp`. `remote` is the user's explicit consent to
+    /// listen on an address other than loopback.
+    Http { addr: SocketAddr, remote: bool },
+}
+
+/// Where the main thread sends an answer.
+pub(crate) type ReplyTo = oneshot::Sender<Answer>;
+
+/// One tool call, for the main thread to run.
+pub(crate) struct Request {
+    pub(crate) op: Op,
+    pub(crate) reply: ReplyTo,
+}
+
+const INSTRUCTIONS: &str = "Playground is a live-coding editor whose code is hot-reloadable Rust modules \
+(`<layer>/<name>` ids; layers: core contracts, systems, plugins, apps). Start with `module.list`. \
+`module.create` scaffolds, builds and loads a new module; edit its files (paths in the answer), then \
+`module.reload` rebuilds and swaps it in with its state kept. `module.call` invokes a method with JSON \
+arguments; `debug.inspect` shows a module's state, last error and reload history; `build.status` shows the \
+last build's compiler diagnostics. A failed build or reload leaves the old code running.";
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(crate = "playground_api::serde", deny_unknown_fields)]
+struct IdArgs {
+    /// The module id, `<layer>/<name>`, e.g. `plugins/movement` (see `module.list`).
+    id: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(crate = "playground_api::serde", deny_unknown_fields)]
+struct CreateArgs {
+    /// The new module's id, `<layer>/<name>`: layer `systems`, `plugins` or `apps`; name of
+    /// lowercase letters, digits and `-`, starting with a letter (e.g. `plugins/greeter`).
+    id: String,
+    /// One line saying what the module does; goes into its manifest and docs.
+    #[serde(default)]
+    description: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(crate = "playground_api::serde", deny_unknown_fields)]
+struct CallArgs {
+    /// The module id, `<layer>/<name>`.
+    id: String,
+    /// The method name the module's `call` dispatches on (e.g. `add`, `get`).
+    method: String,
+    /// The method's argument as JSON (a number, string, object, list...); omit it for
+    /// methods that take none.
+    #[serde(default)]
+    args: Option<Value>,
+}
+
+/// The tools. Holds only the inbox of the main thread: cheap to clone per HTTP session.
+#[derive(Clone)]
+struct Tools {
+    inbox: Sender<Inbox>,
+}
+
+impl Tools {
+    /// Sends `op` to the main thread and waits for its answer. A failure of the operation is
+    /// a tool error the assistant reads (`isError`); only a stopped editor is a protocol error.
+    async fn ask(&self, op: Op) -> Result<CallToolResult, McpError> {
+        let (reply, answer) = oneshot::channel();
+        self.inbox
+            .send(Inbox::Mcp(Request { op, reply }))
+            .map_err(|_| McpError::internal_error("the editor has stopped", None))?;
+        match answer.await {
+            Ok(Ok(value)) => {
+                let text = serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string());
+                Ok(CallToolResult::success(vec![ContentBlock::text(text)]))
+            }
+            Ok(Err(message)) => Ok(CallToolResult::error(vec![ContentBlock::text(message)])),
+            Err(_) => Err(McpError::internal_error("the editor stopped before answering", None)),
+        }
+    }
+}
+
+#[tool_router]
+impl Tools {
+    #[tool(
+        name = "module.list",
+        description = "List every module in load order: id, version, layer, status (loaded, contract, or failed \
+                       with the reason), generation (how many builds of it were loaded), dependencies with \
+                       their version requirements, features, and its last error.",
+        annotations(read_only_hint = true)
+    )]
+    async fn module_list(&self) -> Result<CallToolResult, McpError> {
+        self.ask(Op::Modules).await
+    }
+
+    #[tool(
+        name = "module.create",
+        description = "Create a new module crate at modules/<layer>/<name> from a template (module.toml, \
+                       Cargo.toml, src/lib.rs with a counter: methods `hello`, `add` (u64), `get`, state kept \
+                       across reloads, and a unit test), then build it and load it. Returns its folder, files \
+                       and load record. Refuses a malformed id, an existing id, an unknown layer, a core \
+                       (contract) id, and any path outside modules/. Takes as long as the build."
+    )]
+    async fn module_create(&self, Parameters(args): Parameters<CreateArgs>) -> Result<CallToolResult, McpError> {
+        self.ask(Op::Create { id: args.id, description: args.description.unwrap_or_default() }).await
+    }
+
+    #[tool(
+        name = "module.reload",
+        description = "Rebuild a module and everything that depends on it with cargo, then swap the new code in \
+                       as one transaction, state kept. Returns the reload record with per-phase timings \
+                       (build_us, save_us, unload_us, load_us, init_us, restore_us, total_us). On a compile \
+                       error or a failed swap it returns the error (compiler diagnostics included) and the old \
+                       generation keeps running."
+    )]
+    async fn module_reload(&self, Parameters(args): Parameters<IdArgs>) -> Result<CallToolResult, McpError> {
+        self.ask(Op::Reload { id: args.id, build: true }).await
+    }
+
+    #[tool(
+        name = "debug.inspect",
+        description = "Inspect one module: its metadata (version, layer, status, generation, dependencies, \
+                       features, library), its current state as a JSON tree, its last error, and the reloads \
+                       that involved it.",
+        annotations(read_only_hint = true)
+    )]
+    async fn debug_inspect(&self, Parameters(args): Parameters<IdArgs>) -> Result<CallToolResult, McpError> {
+        self.ask(Op::Inspect { id: args.id }).await
+    }
+
+    #[tool(
+        name = "module.call",
+        description = "Call a method of a running module with a JSON argument and return its JSON result \
+                       (e.g. id `plugins/greeter`, method `add`, args 5). Unknown methods, arguments of the \
+                       wrong shape, and panics inside the module come back as errors; the module keeps running."
+    )]
+    async fn module_call(&self, Parameters(args): Parameters<CallArgs>) -> Result<CallToolResult, McpError> {
+        self.ask(Op::Call { id: args.id, method: args.method, args: args.args }).await
+    }
+
+    #[tool(
+        name = "build.status",
+        description = "The last build's outcome (success, modules, duration) with every compiler diagnostic \
+                       (level, message, file, line, column, rendered text), what is building now, and whether \
+                       the shell must restart to pick up an api change.",
+        annotations(read_only_hint = true)
+    )]
+    async fn build_status(&self) -> Result<CallToolResult, McpError> {
+        self.ask(Op::BuildStatus).await
+    }
+}
+
+#[tool_handler]
+impl ServerHandler for Tools {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("playground", env!("CARGO_PKG_VERSION")))
+            .with_instructions(INSTRUCTIONS)
+    }
+}
+
+/// The running server; [`McpServer::stop`] ends it.
+pub(crate) struct McpServer {
+    cancel: CancellationToken,
+    thread: JoinHandle<()>,
+}
+
+impl McpServer {
+    /// Closes every session and waits (briefly) for the server's thread.
+    pub(crate) fn stop(self) {
+        self.cancel.cancel();
+        if self.thread.join().is_err() {
+            tracing::error!("the MCP server's thread panicked");
+        }
+    }
+}
+
+/// Starts the server on its own thread. Binding happens here, so a taken port or a refused
+/// address is an error before the editor says it is ready.
+pub(crate) fn start(transport: &Transport, inbox: Sender<Inbox>) -> Result<McpServer, String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("mcp")
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the MCP runtime: {e}"))?;
+    let cancel = CancellationToken::new();
+    let tools = Tools { inbox: inbox.clone() };
+    let serve: std::pin::Pin<Box<dyn Future<Output = String> + Send>> = match transport {
+        Transport::Stdio => Box::pin(serve_stdio(tools, cancel.clone())),
+        Transport::Http { addr, remote } => {
+            let listener = bind(*addr, *remote)?;
+            Box::pin(serve_http(tools, listener, *remote, cancel.clone()))
+        }
+    };
+    let thread = std::thread::Builder::new()
+        .name("mcp".to_owned())
+        .spawn(move || {
+            let why = runtime.block_on(serve);
+            let _ = inbox.send(Inbox::McpEnded(why));
+            // A stdin read may still be pending on the blocking pool; do not wait for it.
+            runtime.shutdown_timeout(Duration::from_secs(1));
+        })
+        .map_err(|e| format!("cannot start the MCP thread: {e}"))?;
+    Ok(McpServer { cancel, thread })
+}
+
+async fn serve_stdio(tools: Tools, cancel: CancellationToken) -> String {
+    tracing::info!("MCP server on stdio");
+    let running = match tools.serve_with_ct(rmcp::transport::stdio_pipes(), cancel).await {
+        Ok(running) => running,
+        Err(e) => return format!("the MCP client did not initialize: {e}"),
+    };
+    match running.waiting().await {
+        Ok(reason) => format!("the session ended ({reason:?})"),
+        Err(e) => format!("the session failed: {e}"),
+    }
+}
+
+/// Binds the HTTP listener; anything but loopback needs the user's explicit consent.
+fn bind(addr: SocketAddr, remote: bool) -> Result<std::net::TcpListener, String> {
+    if !addr.ip().is_loopback() && !remote {
+        return Err(format!(
+            "--mcp-http {addr}: the MCP server listens on loopback only (127.0.0.1 or [::1]); \
+             add --mcp-allow-remote to listen on a network interface (anyone who reaches it can run code)"
+        ));
+    }
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| format!("cannot listen for MCP on {addr}: {e}"))?;
+    listener.set_nonblocking(true).map_err(|e| format!("cannot listen for MCP on {addr}: {e}"))?;
+    Ok(listener)
+}
+
+async fn serve_http(tools: Tools, listener: std::net::TcpListener, remote: bool, cancel: CancellationToken) -> String {
+    let listener = match tokio::net::TcpListener::from_std(listener) {
+        Ok(listener) => listener,
+        Err(e) => return format!("cannot serve MCP over HTTP: {e}"),
+    };
+    let addr = match listener.local_addr() {
+        Ok(addr) => addr,
+        Err(e) => return format!("cannot serve MCP over HTTP: {e}"),
+    };
+    // The Host check (against DNS rebinding) stays on: loopback names by default, plus the
+    // address itself when the user chose a network interface. Browsers' cross-site requests
+    // carry an Origin header, which is refused.
+    let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    if remote {
+        hosts.push(addr.ip().to_string());
+    }
+    let config = StreamableHttpServerConfig::default()
+        .with_allowed_hosts(hosts)
+        .enforce_origin_validation()
+        .with_cancellation_token(cancel.child_token());
+    let service: StreamableHttpService<Tools, LocalSessionManager> =
+        StreamableHttpService::new(move || Ok(tools.clone()), Default::default(), config);
+    let app = axum::Router::new().route_service("/mcp", service);
+    tracing::info!("MCP server at http://{addr}/mcp");
+    match axum::serve(listener, app).with_graceful_shutdown(async move { cancel.cancelled_owned().await }).await {
+        Ok(()) => "the HTTP server stopped".to_owned(),
+        Err(e) => format!("the HTTP server failed: {e}"),
+    }
+}

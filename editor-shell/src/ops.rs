@@ -1,0 +1,369 @@
+//! What the editor's controllers (the stdin line protocol and MCP) can ask of it, and the one
+//! place that does it. Every operation runs on the main thread at the safe point, when no
+//! module code is on the stack. Operations that need cargo (`Reload { build: true }`,
+//! `Create`) build on a background thread so the frame loop never waits for them, and finish
+//! at a later safe point: [`Dispatcher::poll`] hands their answers back.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, channel};
+
+use module_loader::{Runtime, cargo, scaffold};
+use playground_api::host::{BuildOutcome, BuildStatus, ModuleStatus, ReloadOutcome, ReloadRecord};
+use playground_api::serde_json::{self, Value, json};
+use playground_api::{codec, tracing};
+
+/// How many compiler errors an answer quotes in full; the rest are counted.
+const ERRORS_SHOWN: usize = 5;
+
+/// One request, whoever sent it.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Op {
+    Help,
+    /// Every module: id, version, layer, status, generation, dependencies, ...
+    Modules,
+    /// Every reload so far.
+    History,
+    /// The last build's outcome and diagnostics, and what is building now.
+    BuildStatus,
+    /// A module's state as JSON.
+    State {
+        id: String,
+    },
+    /// A module's metadata, state, last error and reload history.
+    Inspect {
+        id: String,
+    },
+    /// The generic call path with JSON arguments (none: empty arguments).
+    Call {
+        id: String,
+        method: String,
+        args: Option<Value>,
+    },
+    /// Reloads a module and its dependents; with `build`, cargo builds them first.
+    Reload {
+        id: String,
+        build: bool,
+    },
+    /// Scaffolds a new module crate, builds it and loads it.
+    Create {
+        id: String,
+        description: String,
+    },
+}
+
+pub(crate) const HELP: &str = "commands: modules | call <id> <method> [json] | state <id> | inspect <id> | reload <id> | \
+     history | build | restart | quit";
+
+/// What an operation gives back: JSON, or a sentence saying what went wrong.
+pub(crate) type Answer = Result<Value, String>;
+
+fn to_value<T: playground_api::serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or_else(|e| Value::String(format!("unprintable: {e}")))
+}
+
+/// What to do when a background build ends.
+enum Then {
+    Reload { id: String },
+    Load { id: String, created: Value },
+}
+
+struct Job<R> {
+    reply: R,
+    outcome: Receiver<BuildOutcome>,
+    then: Then,
+}
+
+/// Runs operations against the runtime and keeps the ones waiting for a build. `R` is how
+/// the caller will deliver an answer (a line on stdout, an MCP reply).
+pub(crate) struct Dispatcher<R> {
+    workspace: PathBuf,
+    modules_root: PathBuf,
+    release: bool,
+    jobs: Vec<Job<R>>,
+    /// The last build this dispatcher ran. Live edit publishes its own builds to the runtime
+    /// every tick; `build` shows whichever of the two finished last.
+    last_build: Option<BuildOutcome>,
+}
+
+impl<R> Dispatcher<R> {
+    pub(crate) fn new(workspace: PathBuf, modules_root: PathBuf) -> Dispatcher<R> {
+        Dispatcher { workspace, modules_root, release: !cfg!(debug_assertions), jobs: Vec::new(), last_build: None }
+    }
+
+    /// Runs `op` now, or starts its build: `Some` is the answer, `None` means it comes from a
+    /// later [`Dispatcher::poll`].
+    pub(crate) fn run(&mut self, runtime: &Runtime, op: Op, reply: R) -> Option<(R, Answer)> {
+        let answer = match op {
+            Op::Help => Ok(json!(HELP)),
+            Op::Modules => Ok(to_value(&runtime.modules())),
+            Op::History => Ok(to_value(&runtime.history())),
+            Op::BuildStatus => Ok(to_value(&self.build_status(runtime))),
+            Op::State { id } => runtime.state(&id).map_err(|e| e.to_string()).and_then(|bytes| codec::to_json(&bytes)),
+            Op::Inspect { id } => inspect(runtime, &id),
+            Op::Call { id, method, args } => call(runtime, &id, &method, args.as_ref()),
+            Op::Reload { id, build: false } => reload(runtime, &id),
+            Op::Reload { id, build: true } => return self.build_then_reload(runtime, id, reply),
+            Op::Create { id, description } => return self.create(runtime, &id, &description, reply),
+        };
+        Some((reply, answer))
+    }
+
+    /// Finishes the operations whose build ended; call it at the safe point.
+    pub(crate) fn poll(&mut self, runtime: &Runtime) -> Vec<(R, Answer)> {
+        let mut done = Vec::new();
+        let mut waiting = Vec::new();
+        for job in std::mem::take(&mut self.jobs) {
+            match job.outcome.try_recv() {
+                Ok(outcome) => done.push((job, Some(outcome))),
+                Err(std::sync::mpsc::TryRecvError::Empty) => waiting.push(job),
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => done.push((job, None)),
+            }
+        }
+        self.jobs = waiting;
+        done.into_iter()
+            .map(|(job, outcome)| {
+                let answer = match outcome {
+                    Some(outcome) => self.after_build(runtime, job.then, outcome),
+                    None => Err("the build thread stopped without an outcome; nothing was reloaded".to_owned()),
+                };
+                (job.reply, answer)
+            })
+            .collect()
+    }
+
+    /// Whether operations are waiting for a build.
+    pub(crate) fn busy(&self) -> bool {
+        !self.jobs.is_empty()
+    }
+
+    fn build_status(&self, runtime: &Runtime) -> BuildStatus {
+        let mut status = runtime.build_status();
+        let ours = self.last_build.as_ref();
+        if ours.is_some_and(|o| status.last.as_ref().is_none_or(|l| l.finished_at <= o.finished_at)) {
+            status.last = ours.cloned();
+        }
+        for job in &self.jobs {
+            if let Then::Reload { id } | Then::Load { id, .. } = &job.then
+                && !status.building.contains(id)
+            {
+                status.building.push(id.clone());
+            }
+        }
+        status
+    }
+
+    fn spawn_build(&self, modules: Vec<String>, packages: Vec<String>) -> Receiver<BuildOutcome> {
+        let (tx, rx) = channel();
+        let (workspace, release) = (self.workspace.clone(), self.release);
+        std::thread::spawn(move || {
+            let _ = tx.send(cargo::build(&workspace, &modules, &packages, release, |_| {}));
+        });
+        rx
+    }
+
+    fn build_then_reload(&mut self, runtime: &Runtime, id: String, reply: R) -> Option<(R, Answer)> {
+        // A module that does not resolve (a broken manifest, an unknown id) gets no build:
+        // the reload itself says what is wrong, with the file.
+        let Ok(graph) = runtime.resolve() else { return Some((reply, reload(runtime, &id))) };
+        if !graph.contains(&id) {
+            return Some((reply, reload(runtime, &id)));
+        }
+        let chain = graph.reload_chain(&id);
+        let packages: Vec<String> = chain
+            .iter()
+            .filter_map(|m| graph.get(m))
+            .filter(|s| s.library.is_some())
+            .map(|s| s.package.clone())
+            .collect();
+        let outcome = self.spawn_build(vec![id.clone()], packages);
+        self.jobs.push(Job { reply, outcome, then: Then::Reload { id } });
+        None
+    }
+
+    fn create(&mut self, runtime: &Runtime, id: &str, description: &str, reply: R) -> Option<(R, Answer)> {
+        // A module still running from a folder that is gone counts as existing too.
+        if runtime.modules().iter().any(|m| m.id == id) {
+            return Some((reply, Err(format!("`{id}` already exists; pick another name"))));
+        }
+        let made = match scaffold::create(&self.modules_root, id, description) {
+            Ok(made) => made,
+            Err(message) => return Some((reply, Err(message))),
+        };
+        tracing::info!("created {} at {}; building it", made.id, made.dir.display());
+        let created = json!({
+            "id": made.id,
+            "package": made.package,
+            "dir": made.dir.display().to_string(),
+            "files": made.files,
+        });
+        let outcome = self.spawn_build(vec![made.id.clone()], vec![made.package]);
+        self.jobs.push(Job { reply, outcome, then: Then::Load { id: made.id, created } });
+        None
+    }
+
+    fn after_build(&mut self, runtime: &Runtime, then: Then, outcome: BuildOutcome) -> Answer {
+        let answer = finish(runtime, then, &outcome);
+        self.last_build = Some(outcome);
+        answer
+    }
+}
+
+/// Applies a finished build: reloads (or loads) what it built, or says why it did not.
+fn finish(runtime: &Runtime, then: Then, outcome: &BuildOutcome) -> Answer {
+    let build_us = (outcome.duration_ms * 1000.0) as u64;
+    match then {
+        Then::Reload { id } if !outcome.success => {
+            Err(format!("{}; the old generation of `{id}` still runs, untouched", build_failure(outcome)))
+        }
+        Then::Reload { id } => reload_answer(runtime.reload_set(&[id], build_us)),
+        Then::Load { id, created } if !outcome.success => Err(format!(
+            "`{id}` was created at {} but {}",
+            created["dir"].as_str().unwrap_or_default(),
+            build_failure(outcome)
+        )),
+        Then::Load { id, mut created } => {
+            let record = reload_answer(runtime.reload_set(std::slice::from_ref(&id), build_us))?;
+            created["reload"] = record;
+            created["module"] =
+                runtime.modules().into_iter().find(|m| m.id == id).map_or(Value::Null, |m| to_value(&m));
+            Ok(created)
+        }
+    }
+}
+
+/// A failed build in a few lines: the first errors as rustc renders them.
+fn build_failure(outcome: &BuildOutcome) -> String {
+    let errors: Vec<_> = outcome.diagnostics.iter().filter(|d| d.level == "error").collect();
+    let mut text = format!("the build failed with {} error(s)", errors.len());
+    for d in errors.iter().take(ERRORS_SHOWN) {
+        text.push_str("\n\n");
+        text.push_str(d.rendered.trim_end());
+    }
+    if errors.len() > ERRORS_SHOWN {
+        text.push_str(&format!("\n\n... and {} more (build.status lists them all)", errors.len() - ERRORS_SHOWN));
+    }
+    if let Some(error) = &outcome.error {
+        text.push_str("\n\n");
+        text.push_str(error);
+    }
+    text
+}
+
+fn call(runtime: &Runtime, id: &str, method: &str, args: Option<&Value>) -> Answer {
+    let args = match args {
+        None => Vec::new(),
+        Some(value) => codec::from_json(value)?,
+    };
+    let bytes = runtime.call(id, method, &args).map_err(|e| e.to_string())?;
+    codec::to_json(&bytes)
+}
+
+fn reload(runtime: &Runtime, id: &str) -> Answer {
+    reload_answer(runtime.reload(id))
+}
+
+/// A reload that swapped is its record; any other outcome is an error that says the old
+/// generation still runs (or, rarely, that it could not be brought back).
+fn reload_answer(result: module_loader::Result<ReloadRecord>) -> Answer {
+    let record = result.map_err(|e| e.to_string())?;
+    match &record.outcome {
+        ReloadOutcome::Swapped => Ok(to_value(&record)),
+        ReloadOutcome::Refused(why) => Err(format!("reload refused, the old generation still runs: {why}")),
+        ReloadOutcome::RolledBack(why) => {
+            Err(format!("reload rolled back, the old generation runs with its state: {why}"))
+        }
+        ReloadOutcome::Broken(why) => Err(format!("reload failed and could not roll back: {why}")),
+    }
+}
+
+fn inspect(runtime: &Runtime, id: &str) -> Answer {
+    let Some(info) = runtime.modules().into_iter().find(|m| m.id == id) else {
+        return Err(format!("there is no module `{id}` (module.list shows every module)"));
+    };
+    let state = match info.status {
+        ModuleStatus::Loaded => match runtime.state(id).map_err(|e| e.to_string()).and_then(|b| codec::to_json(&b)) {
+            Ok(state) => state,
+            Err(message) => json!({ "error": message }),
+        },
+        // Contracts have no instance; a module that is not running has no state to read.
+        ModuleStatus::Contract | ModuleStatus::Failed(_) => Value::Null,
+    };
+    let history: Vec<ReloadRecord> = runtime
+        .history()
+        .into_iter()
+        .filter(|r| r.modules.iter().any(|m| m == id) || r.requested.split(", ").any(|m| m == id))
+        .collect();
+    Ok(json!({
+        "module": to_value(&info),
+        "state": state,
+        "last_error": info.last_error,
+        "history": to_value(&history),
+    }))
+}
+
+/// A line of the stdin protocol, parsed.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Line {
+    Empty,
+    Quit,
+    Restart,
+    Op(Op),
+}
+
+/// Parses one line of the stdin protocol.
+pub(crate) fn parse_line(line: &str) -> Result<Line, String> {
+    let line = line.trim();
+    let (command, rest) = line.split_once(' ').unwrap_or((line, ""));
+    let rest = rest.trim();
+    let id = || rest.to_owned();
+    Ok(Line::Op(match command {
+        "" => return Ok(Line::Empty),
+        "quit" | "exit" => return Ok(Line::Quit),
+        "restart" => return Ok(Line::Restart),
+        "help" => Op::Help,
+        "modules" => Op::Modules,
+        "history" => Op::History,
+        "build" => Op::BuildStatus,
+        "state" => Op::State { id: id() },
+        "inspect" => Op::Inspect { id: id() },
+        "reload" => Op::Reload { id: id(), build: false },
+        "call" => {
+            let mut parts = rest.splitn(3, ' ');
+            let (Some(id), Some(method)) = (parts.next(), parts.next()) else {
+                return Err("usage: call <id> <method> [json args]".to_owned());
+            };
+            let args = match parts.next().map(str::trim).filter(|a| !a.is_empty()) {
+                None => None,
+                Some(text) => {
+                    Some(serde_json::from_str::<Value>(text).map_err(|e| format!("the arguments are not JSON: {e}"))?)
+                }
+            };
+            Op::Call { id: id.to_owned(), method: method.to_owned(), args }
+        }
+        other => return Err(format!("unknown command `{other}`; {HELP}")),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Line, Op, parse_line};
+    use playground_api::serde_json::json;
+
+    #[test]
+    fn parses_the_line_protocol() {
+        assert_eq!(parse_line("  "), Ok(Line::Empty));
+        assert_eq!(parse_line("quit"), Ok(Line::Quit));
+        assert_eq!(parse_line("reload core/ecs"), Ok(Line::Op(Op::Reload { id: "core/ecs".into(), build: false })));
+        assert_eq!(
+            parse_line(r#"call systems/ecs spawn {"x": 1}"#),
+            Ok(Line::Op(Op::Call { id: "systems/ecs".into(), method: "spawn".into(), args: Some(json!({"x": 1})) }))
+        );
+        assert_eq!(
+            parse_line("call systems/ecs count"),
+            Ok(Line::Op(Op::Call { id: "systems/ecs".into(), method: "count".into(), args: None }))
+        );
+        assert!(parse_line("call systems/ecs").is_err_and(|e| e.starts_with("usage")));
+        assert!(parse_line("call a b {nope").is_err_and(|e| e.contains("the arguments are not JSON")));
+        assert!(parse_line("teleport").is_err_and(|e| e.contains("unknown command `teleport`")));
+    }
+}
