@@ -53,6 +53,13 @@ fn measure(sandbox: &Sandbox, runtime: &module_loader::Runtime, id: &str, rebuil
         .collect()
 }
 
+/// Resident memory of this process, in kB.
+fn resident_kb() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    pages * 4
+}
+
 fn main() {
     // Criterion-style filters and `--bench` are passed by cargo; this bench takes none.
     let leaf = Sandbox::fixtures();
@@ -61,9 +68,17 @@ fn main() {
     call(&runtime, "plugins/counter", "fill", json!(1 << 20)).expect("fill 1 MB");
     let state = runtime.state("plugins/counter").expect("state");
     println!("leaf state: {} bytes encoded", state.len());
+    let (before, opened) = (resident_kb(), module_loader::library::opened_count());
     report(
         "leaf plugins/counter with 1 MB of state",
         &measure(&leaf, &runtime, "plugins/counter", &["plugins/counter"]),
+    );
+    let (after, opened_after) = (resident_kb(), module_loader::library::opened_count());
+    println!(
+        "leak budget: {} libraries kept mapped, resident memory +{} kB in all, {:.0} kB per reload",
+        opened_after - opened,
+        after.saturating_sub(before),
+        after.saturating_sub(before) as f64 / (opened_after - opened).max(1) as f64
     );
 
     let demo = Sandbox::demo();

@@ -238,6 +238,8 @@ pub struct Shell {
     child: Child,
     stdin: ChildStdin,
     lines: Receiver<String>,
+    /// Events that arrived while waiting for an answer.
+    events: std::collections::VecDeque<serde_json::Value>,
 }
 
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
@@ -245,12 +247,18 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 impl Shell {
     fn start(modules: &Path, libs: &Path, faults: &Path) -> Shell {
         build_all();
-        let mut child = Command::new(profile_dir().join("playground"))
+        let mut command = Command::new(profile_dir().join("playground"));
+        command
             .args(["--headless", "--no-build", "--no-watch", "--modules"])
             .arg(modules)
             .arg("--library-dir")
             .arg(libs)
-            .env("FIXTURE_FAULTS", faults)
+            .env("FIXTURE_FAULTS", faults);
+        Shell::spawn(command)
+    }
+
+    fn spawn(mut command: Command) -> Shell {
+        let mut child = command
             .env("RUST_LOG", "warn")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -268,10 +276,34 @@ impl Shell {
                 }
             }
         });
-        let mut shell = Shell { child, stdin, lines };
+        let mut shell = Shell { child, stdin, lines, events: std::collections::VecDeque::new() };
         let first = shell.next_line();
         assert_eq!(first, "ready", "the shell did not start");
         shell
+    }
+
+    /// The next live-edit event (`event <json>` line), waiting up to `timeout`.
+    pub fn event(&mut self, timeout: Duration) -> Option<serde_json::Value> {
+        if let Some(event) = self.events.pop_front() {
+            return Some(event);
+        }
+        let line = self.lines.recv_timeout(timeout).ok()?;
+        let event = line.strip_prefix("event ").unwrap_or_else(|| panic!("expected an event, got: {line}"));
+        Some(serde_json::from_str(event).expect("an event is JSON"))
+    }
+
+    /// Waits for an event of `kind` (others are returned too, in order, for counting).
+    pub fn wait_for(&mut self, kind: &str, timeout: Duration) -> Vec<serde_json::Value> {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut seen = Vec::new();
+        while let Some(event) = self.event(deadline.saturating_duration_since(std::time::Instant::now())) {
+            let done = event["kind"] == kind;
+            seen.push(event);
+            if done {
+                return seen;
+            }
+        }
+        panic!("no `{kind}` event within {timeout:?}; saw {seen:?}")
     }
 
     fn next_line(&mut self) -> String {
@@ -282,7 +314,11 @@ impl Shell {
     pub fn send(&mut self, command: &str) -> Result<String, String> {
         writeln!(self.stdin, "{command}").expect("write a command");
         self.stdin.flush().expect("flush");
-        let line = self.next_line();
+        let mut line = self.next_line();
+        while let Some(event) = line.strip_prefix("event ") {
+            self.events.push_back(serde_json::from_str(event).expect("an event is JSON"));
+            line = self.next_line();
+        }
         if let Some(ok) = line.strip_prefix("ok ") {
             Ok(ok.to_owned())
         } else if let Some(err) = line.strip_prefix("error ") {
@@ -318,5 +354,108 @@ impl Drop for Shell {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A copy of the workspace's sources in `target/live-workspace`, with its own target dir,
+/// where tests edit real module crates while a `playground` built from the copy watches
+/// them. One test at a time uses it (the guard holds a lock). The copy persists between
+/// runs so that its builds are incremental; `prepare` resyncs it with the workspace.
+pub struct LiveWorkspace {
+    pub root: PathBuf,
+    _lock: std::sync::MutexGuard<'static, ()>,
+}
+
+impl LiveWorkspace {
+    /// Syncs the copy with the workspace and builds the shell and the fixtures in it.
+    pub fn prepare() -> LiveWorkspace {
+        static LOCK: Mutex<()> = Mutex::new(());
+        let lock = LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let source = workspace();
+        let root = source.join("target/live-workspace");
+        for entry in ["Cargo.toml", "Cargo.lock", ".cargo", "editor-shell", "modules", "tests"] {
+            sync(&source.join(entry), &root.join(entry));
+        }
+        let live = LiveWorkspace { root, _lock: lock };
+        let output = live
+            .cargo()
+            .args(["build", "-p", "editor-shell", "-p", "fx-probe", "-p", "fx-counter"])
+            .output()
+            .expect("cargo runs");
+        assert!(
+            output.status.success(),
+            "building the live workspace failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        live
+    }
+
+    /// A cargo command for the copy, with its own target dir and none of the test's
+    /// environment that would point it back at the workspace.
+    pub fn cargo(&self) -> Command {
+        let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+        command.current_dir(&self.root).env("CARGO_TARGET_DIR", self.root.join("target")).env_remove("LD_LIBRARY_PATH");
+        command
+    }
+
+    /// The copy's fixture modules folder (`tests/fixtures`).
+    pub fn modules(&self) -> PathBuf {
+        self.root.join("tests/fixtures")
+    }
+
+    /// Starts the copy's `playground --headless` over its fixtures, watching their sources.
+    pub fn shell(&self) -> Shell {
+        let mut command = Command::new(self.root.join("target/debug/playground"));
+        command
+            .args(["--headless", "--no-build", "--root"])
+            .arg(&self.root)
+            .arg("--modules")
+            .arg(self.modules())
+            .env("CARGO_TARGET_DIR", self.root.join("target"))
+            // The copy's binary must find the copy's api, not the workspace's.
+            .env_remove("LD_LIBRARY_PATH");
+        Shell::spawn(command)
+    }
+
+    /// Replaces `from` with `to` in a file of the copy (a user's save).
+    pub fn edit(&self, file: &str, from: &str, to: &str) {
+        let path = self.root.join(file);
+        let text = std::fs::read_to_string(&path).expect("read the source");
+        assert!(text.contains(from), "{file} does not contain `{from}`");
+        std::fs::write(&path, text.replacen(from, to, 1)).expect("write the source");
+    }
+}
+
+/// Makes `to` a copy of `from` (file or folder), writing only files whose bytes differ so
+/// that cargo's fingerprints stay fresh, and removing files `from` does not have.
+fn sync(from: &Path, to: &Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).expect("create a folder in the copy");
+        let mut wanted = std::collections::BTreeSet::new();
+        for entry in std::fs::read_dir(from).expect("read a folder").flatten() {
+            let name = entry.file_name();
+            if name == "target" {
+                continue;
+            }
+            wanted.insert(name.clone());
+            sync(&entry.path(), &to.join(&name));
+        }
+        for entry in std::fs::read_dir(to).expect("read a folder of the copy").flatten() {
+            if !wanted.contains(&entry.file_name()) && entry.file_name() != "target" {
+                let path = entry.path();
+                let _ = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+            }
+        }
+    } else {
+        let bytes = std::fs::read(from).expect("read a source file");
+        if std::fs::read(to).ok().as_deref() != Some(&bytes[..]) {
+            if to.is_dir() {
+                let _ = std::fs::remove_dir_all(to);
+            }
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent).expect("create a folder in the copy");
+            }
+            std::fs::write(to, bytes).expect("write a file of the copy");
+        }
     }
 }

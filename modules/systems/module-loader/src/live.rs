@@ -14,7 +14,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
-use notify::RecursiveMode;
+use notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 use playground_api::host::{BuildOutcome, BuildStatus, ReloadRecord};
 use playground_api::tracing;
@@ -165,6 +165,11 @@ impl LiveEdit {
         while let Ok(result) = self.events.try_recv() {
             let Ok(batch) = result else { continue };
             for event in batch {
+                // Reading is not changing: rustc opening the sources to compile them would
+                // otherwise queue the next build, forever.
+                if matches!(event.kind, EventKind::Access(_) | EventKind::Other) {
+                    continue;
+                }
                 for path in &event.paths {
                     match classify(&self.modules_root, path) {
                         Some(Change::Module(id)) => {

@@ -1,0 +1,149 @@
+//! Live edit as a user lives it: real saves into real module crates (in a copy of the
+//! workspace, see `LiveWorkspace`), watched and rebuilt by a running `playground`.
+
+use std::time::Duration;
+
+use playground_api::serde_json::json;
+use playground_tests::LiveWorkspace;
+
+const COUNTER: &str = "tests/fixtures/plugins/counter/src/lib.rs";
+const VERSION_1: &str = "\"version\" => codec::encode(&1u32),";
+const BUILD: Duration = Duration::from_secs(180);
+
+#[test]
+fn a_saved_change_goes_live_with_its_state() {
+    let live = LiveWorkspace::prepare();
+    let mut shell = live.shell();
+    shell.ok("call plugins/counter add 5");
+    assert_eq!(shell.ok("call plugins/counter version"), json!(1));
+
+    live.edit(COUNTER, VERSION_1, "\"version\" => codec::encode(&2u32),");
+    let events = shell.wait_for("reloaded", BUILD);
+    let built = events.iter().find(|e| e["kind"] == "built").expect("a build ran");
+    assert_eq!(built["outcome"]["success"], true);
+    let record = &events.last().expect("reloaded")["record"];
+    assert_eq!(record["outcome"]["kind"], "swapped");
+    assert!(record["timings"]["build_us"].as_u64().unwrap_or(0) > 0, "the build time is recorded");
+    assert_eq!(shell.ok("call plugins/counter version"), json!(2), "the new code answers");
+    assert_eq!(shell.ok("call plugins/counter get"), json!(5), "with the old state");
+    assert!(shell.quit());
+}
+
+#[test]
+fn a_syntax_error_shows_its_diagnostic_and_the_old_code_keeps_answering() {
+    let live = LiveWorkspace::prepare();
+    let mut shell = live.shell();
+    shell.ok("call plugins/counter add 3");
+
+    live.edit(COUNTER, VERSION_1, "\"version\" => codec::encode(&3u32)),");
+    let events = shell.wait_for("built", BUILD);
+    let outcome = &events.last().expect("built")["outcome"];
+    assert_eq!(outcome["success"], false);
+    let error = &outcome["diagnostics"][0];
+    assert_eq!(error["level"], "error");
+    assert!(error["file"].as_str().is_some_and(|f| f.ends_with("plugins/counter/src/lib.rs")), "{error}");
+    assert!(error["line"].as_u64().unwrap_or(0) > 0 && error["column"].as_u64().unwrap_or(0) > 0, "{error}");
+    assert!(error["rendered"].as_str().is_some_and(|r| r.contains("-->")), "{error}");
+    assert_eq!(shell.ok("call plugins/counter version"), json!(1), "the old code still answers");
+    assert_eq!(shell.ok("call plugins/counter get"), json!(3));
+    let status = shell.ok("build");
+    assert_eq!(status["last"]["success"], false, "the errors stay shown: {status}");
+
+    // Fixing it goes live.
+    live.edit(COUNTER, "\"version\" => codec::encode(&3u32)),", "\"version\" => codec::encode(&3u32),");
+    let events = shell.wait_for("reloaded", BUILD);
+    assert_eq!(events.last().expect("reloaded")["record"]["outcome"]["kind"], "swapped");
+    assert_eq!(shell.ok("call plugins/counter version"), json!(3));
+    assert_eq!(shell.ok("call plugins/counter get"), json!(3));
+    assert_eq!(shell.ok("build")["last"]["success"], true);
+    assert!(shell.quit());
+}
+
+#[test]
+fn a_contract_edit_reloads_the_whole_chain() {
+    let live = LiveWorkspace::prepare();
+    let mut shell = live.shell();
+    shell.ok("call systems/probe add 40");
+    shell.ok("call plugins/counter add 2");
+
+    live.edit(
+        "tests/fixtures/core/probe/src/lib.rs",
+        "    fn noop(&mut self);",
+        "    fn noop(&mut self);\n    /// Added by a live edit.\n    fn twice(&mut self, x: u64) -> u64 {\n        self.add(x) + x\n    }",
+    );
+    let events = shell.wait_for("reloaded", BUILD);
+    let record = &events.last().expect("reloaded")["record"];
+    assert_eq!(record["outcome"]["kind"], "swapped");
+    assert_eq!(record["modules"], json!(["core/probe", "systems/probe", "plugins/counter"]));
+    assert_eq!(shell.ok("call systems/probe total"), json!(40));
+    assert_eq!(shell.ok("call plugins/counter get"), json!(2));
+    assert_eq!(shell.ok("call plugins/counter probe_add 1"), json!(41), "the counter holds the new provider");
+    assert!(shell.quit());
+}
+
+#[test]
+fn fifty_saves_in_a_second_cost_at_most_two_builds() {
+    let live = LiveWorkspace::prepare();
+    let mut shell = live.shell();
+    let path = live.root.join(COUNTER);
+    let original = std::fs::read_to_string(&path).expect("read");
+    let started = std::time::Instant::now();
+    for i in 0..50u32 {
+        let version = 100 + i;
+        std::fs::write(
+            &path,
+            original.replacen(VERSION_1, &format!("\"version\" => codec::encode(&{version}u32),"), 1),
+        )
+        .expect("save");
+        std::thread::sleep(Duration::from_millis(15));
+    }
+    assert!(started.elapsed() < Duration::from_secs(2), "the saves took {:?}", started.elapsed());
+    // Wait until the last save is live.
+    let deadline = std::time::Instant::now() + BUILD;
+    let mut builds = 0;
+    loop {
+        while let Some(event) = shell.event(Duration::from_millis(100)) {
+            if event["kind"] == "build_started" {
+                builds += 1;
+            }
+        }
+        if shell.ok("call plugins/counter version") == json!(149) && shell.ok("build")["building"] == json!([]) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the last save never went live");
+    }
+    assert!((1..=2).contains(&builds), "{builds} builds for 50 saves");
+    assert!(shell.quit());
+}
+
+#[test]
+fn deleting_a_module_folder_unloads_only_what_nobody_needs() {
+    let live = LiveWorkspace::prepare();
+    let mut shell = live.shell();
+    shell.ok("call systems/probe add 7");
+
+    // core/probe is needed by both other modules: it is kept, and the reason is reported.
+    let contract = live.modules().join("core/probe");
+    let kept = live.root.join("target/kept-probe");
+    let _ = std::fs::remove_dir_all(&kept);
+    std::fs::rename(&contract, &kept).expect("move the contract away");
+    let events = shell.wait_for("removed", BUILD);
+    let removed = events.last().expect("removed");
+    assert_eq!(removed["id"], "core/probe");
+    let message = removed["message"].as_str().unwrap_or_default();
+    assert!(message.contains("keeps running"), "{message}");
+    assert!(message.contains("depends on `core/probe`"), "{message}");
+    assert_eq!(shell.ok("call systems/probe total"), json!(7), "the provider still runs");
+    std::fs::rename(&kept, &contract).expect("put the contract back");
+    shell.wait_for("reloaded", BUILD);
+
+    // plugins/counter is a leaf: it is unloaded, and the rest runs on.
+    std::fs::remove_dir_all(live.modules().join("plugins/counter")).expect("delete the counter");
+    let events = shell.wait_for("removed", BUILD);
+    let removed = events.last().expect("removed");
+    assert_eq!(removed["id"], "plugins/counter");
+    assert!(removed["message"].as_str().is_some_and(|m| m.contains("has been unloaded")), "{removed}");
+    assert!(shell.err("call plugins/counter get").contains("there is no module `plugins/counter`"));
+    assert_eq!(shell.ok("call systems/probe total"), json!(7));
+    assert!(shell.quit());
+}
