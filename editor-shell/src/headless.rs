@@ -19,7 +19,7 @@ use module_loader::live::{LiveEdit, LiveEvent};
 use playground_api::{serde_json, tracing};
 
 use crate::mcp;
-use crate::ops::{Answer, Dispatcher, Line, parse_line};
+use crate::ops::{Answer, Dispatcher, Json, Line, parse_line};
 use crate::workspace::{Paths, print};
 
 const TICK: Duration = Duration::from_millis(16);
@@ -45,7 +45,7 @@ enum Reply {
 fn deliver(reply: Reply, answer: Answer) {
     match reply {
         Reply::Line => match answer {
-            Ok(value) => print(&format!("ok {value}\n")),
+            Ok(Json(text)) => print(&format!("ok {text}\n")),
             Err(message) => print(&format!("error {}\n", message.replace('\n', " "))),
         },
         // The client may have gone (cancelled, disconnected): nothing to tell it then.
@@ -140,13 +140,13 @@ pub(crate) fn run(
         // Every message is handled here, between ticks: the safe point.
         match messages.recv_timeout(TICK.saturating_sub(last.elapsed())) {
             Ok(Inbox::Line(line)) => match parse_line(&line) {
-                Ok(Line::Empty) => deliver(Reply::Line, Ok(serde_json::Value::Null)),
+                Ok(Line::Empty) => deliver(Reply::Line, Ok(Json("null".to_owned()))),
                 Ok(Line::Quit) => {
-                    deliver(Reply::Line, Ok(serde_json::json!("bye")));
+                    deliver(Reply::Line, Ok(Json::of("bye")));
                     next = Next::Quit;
                 }
                 Ok(Line::Restart) => {
-                    deliver(Reply::Line, Ok(serde_json::json!("restarting")));
+                    deliver(Reply::Line, Ok(Json::of("restarting")));
                     next = Next::Restart;
                 }
                 Ok(Line::Op(op)) => {

@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use playground_api::serde::Deserialize;
-use playground_api::serde_json::{self, Value};
+use playground_api::serde_json::Value;
 use playground_api::tracing;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
@@ -27,7 +27,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::headless::Inbox;
-use crate::ops::{Answer, Op};
+use crate::ops::{Answer, Json, Op};
 
 /// How the server is reached.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,10 +101,7 @@ impl Tools {
             .send(Inbox::Mcp(Request { op, reply }))
             .map_err(|_| McpError::internal_error("the editor has stopped", None))?;
         match answer.await {
-            Ok(Ok(value)) => {
-                let text = serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string());
-                Ok(CallToolResult::success(vec![ContentBlock::text(text)]))
-            }
+            Ok(Ok(Json(text))) => Ok(CallToolResult::success(vec![ContentBlock::text(text)])),
             Ok(Err(message)) => Ok(CallToolResult::error(vec![ContentBlock::text(message)])),
             Err(_) => Err(McpError::internal_error("the editor stopped before answering", None)),
         }

@@ -54,8 +54,19 @@ pub(crate) enum Op {
 pub(crate) const HELP: &str = "commands: modules | call <id> <method> [json] | state <id> | inspect <id> | reload <id> | \
      history | build | restart | quit";
 
+/// JSON text, serialized straight from the runtime's types so that fields keep their
+/// declared order (`seq`, `requested`, `modules`, ...), as the line protocol always printed.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Json(pub(crate) String);
+
+impl Json {
+    pub(crate) fn of<T: playground_api::serde::Serialize + ?Sized>(value: &T) -> Json {
+        Json(serde_json::to_string(value).unwrap_or_else(|e| format!("\"unprintable: {e}\"")))
+    }
+}
+
 /// What an operation gives back: JSON, or a sentence saying what went wrong.
-pub(crate) type Answer = Result<Value, String>;
+pub(crate) type Answer = Result<Json, String>;
 
 fn to_value<T: playground_api::serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or_else(|e| Value::String(format!("unprintable: {e}")))
@@ -94,11 +105,15 @@ impl<R> Dispatcher<R> {
     /// later [`Dispatcher::poll`].
     pub(crate) fn run(&mut self, runtime: &Runtime, op: Op, reply: R) -> Option<(R, Answer)> {
         let answer = match op {
-            Op::Help => Ok(json!(HELP)),
-            Op::Modules => Ok(to_value(&runtime.modules())),
-            Op::History => Ok(to_value(&runtime.history())),
-            Op::BuildStatus => Ok(to_value(&self.build_status(runtime))),
-            Op::State { id } => runtime.state(&id).map_err(|e| e.to_string()).and_then(|bytes| codec::to_json(&bytes)),
+            Op::Help => Ok(Json::of(HELP)),
+            Op::Modules => Ok(Json::of(&runtime.modules())),
+            Op::History => Ok(Json::of(&runtime.history())),
+            Op::BuildStatus => Ok(Json::of(&self.build_status(runtime))),
+            Op::State { id } => runtime
+                .state(&id)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| codec::to_json(&bytes))
+                .map(|value| Json::of(&value)),
             Op::Inspect { id } => inspect(runtime, &id),
             Op::Call { id, method, args } => call(runtime, &id, &method, args.as_ref()),
             Op::Reload { id, build: false } => reload(runtime, &id),
@@ -215,18 +230,18 @@ fn finish(runtime: &Runtime, then: Then, outcome: &BuildOutcome) -> Answer {
         Then::Reload { id } if !outcome.success => {
             Err(format!("{}; the old generation of `{id}` still runs, untouched", build_failure(outcome)))
         }
-        Then::Reload { id } => reload_answer(runtime.reload_set(&[id], build_us)),
+        Then::Reload { id } => reload_record(runtime.reload_set(&[id], build_us)).map(|r| Json::of(&r)),
         Then::Load { id, created } if !outcome.success => Err(format!(
             "`{id}` was created at {} but {}",
             created["dir"].as_str().unwrap_or_default(),
             build_failure(outcome)
         )),
         Then::Load { id, mut created } => {
-            let record = reload_answer(runtime.reload_set(std::slice::from_ref(&id), build_us))?;
-            created["reload"] = record;
+            let record = reload_record(runtime.reload_set(std::slice::from_ref(&id), build_us))?;
+            created["reload"] = to_value(&record);
             created["module"] =
                 runtime.modules().into_iter().find(|m| m.id == id).map_or(Value::Null, |m| to_value(&m));
-            Ok(created)
+            Ok(Json::of(&created))
         }
     }
 }
@@ -255,19 +270,19 @@ fn call(runtime: &Runtime, id: &str, method: &str, args: Option<&Value>) -> Answ
         Some(value) => codec::from_json(value)?,
     };
     let bytes = runtime.call(id, method, &args).map_err(|e| e.to_string())?;
-    codec::to_json(&bytes)
+    codec::to_json(&bytes).map(|value| Json::of(&value))
 }
 
 fn reload(runtime: &Runtime, id: &str) -> Answer {
-    reload_answer(runtime.reload(id))
+    reload_record(runtime.reload(id)).map(|record| Json::of(&record))
 }
 
 /// A reload that swapped is its record; any other outcome is an error that says the old
 /// generation still runs (or, rarely, that it could not be brought back).
-fn reload_answer(result: module_loader::Result<ReloadRecord>) -> Answer {
+fn reload_record(result: module_loader::Result<ReloadRecord>) -> Result<ReloadRecord, String> {
     let record = result.map_err(|e| e.to_string())?;
     match &record.outcome {
-        ReloadOutcome::Swapped => Ok(to_value(&record)),
+        ReloadOutcome::Swapped => Ok(record),
         ReloadOutcome::Refused(why) => Err(format!("reload refused, the old generation still runs: {why}")),
         ReloadOutcome::RolledBack(why) => {
             Err(format!("reload rolled back, the old generation runs with its state: {why}"))
@@ -293,12 +308,12 @@ fn inspect(runtime: &Runtime, id: &str) -> Answer {
         .into_iter()
         .filter(|r| r.modules.iter().any(|m| m == id) || r.requested.split(", ").any(|m| m == id))
         .collect();
-    Ok(json!({
+    Ok(Json::of(&json!({
         "module": to_value(&info),
         "state": state,
         "last_error": info.last_error,
         "history": to_value(&history),
-    }))
+    })))
 }
 
 /// A line of the stdin protocol, parsed.
