@@ -328,6 +328,18 @@ impl Shell {
         }
     }
 
+    /// Waits for one plain line (not an answer), such as the `ready` a restarted shell prints.
+    pub fn expect_line(&mut self, expected: &str) {
+        loop {
+            let line = self.next_line();
+            if line.starts_with("event ") {
+                continue;
+            }
+            assert_eq!(line, expected);
+            return;
+        }
+    }
+
     /// Sends a command that must succeed and parses its JSON answer.
     pub fn ok(&mut self, command: &str) -> serde_json::Value {
         let text = self.send(command).unwrap_or_else(|e| panic!("`{command}` failed: {e}"));
@@ -364,6 +376,9 @@ impl Drop for Shell {
 pub struct LiveWorkspace {
     pub root: PathBuf,
     _lock: std::sync::MutexGuard<'static, ()>,
+    /// Held for the test's life: other test processes (live edit, MCP, the bench) use the
+    /// same copy, and a re-sync in one would delete what another just created.
+    _file_lock: std::fs::File,
 }
 
 impl LiveWorkspace {
@@ -373,10 +388,13 @@ impl LiveWorkspace {
         let lock = LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let source = workspace();
         let root = source.join("target/live-workspace");
+        std::fs::create_dir_all(source.join("target")).expect("the target dir");
+        let file_lock = std::fs::File::create(source.join("target/live-workspace.lock")).expect("the lock file");
+        file_lock.lock().expect("lock the live workspace");
         for entry in ["Cargo.toml", "Cargo.lock", ".cargo", "editor-shell", "modules", "tests"] {
             sync(&source.join(entry), &root.join(entry));
         }
-        let live = LiveWorkspace { root, _lock: lock };
+        let live = LiveWorkspace { root, _lock: lock, _file_lock: file_lock };
         let output = live
             .cargo()
             .args(["build", "-p", "editor-shell", "-p", "fx-probe", "-p", "fx-counter"])
