@@ -63,19 +63,39 @@ impl<C: Contract + ?Sized> Service<C> {
     /// Runs `f` with the provider borrowed mutably. Fails (instead of aliasing) if the
     /// provider is already borrowed, i.e. the provider is calling back into its caller.
     #[inline]
-    pub fn with<R>(&self, f: impl FnOnce(&mut C) -> R) -> Result<R, String> {
+    pub fn with<R>(&self, f: impl FnOnce(&mut C) -> R) -> Result<R, Busy> {
         match self.inner.try_borrow_mut() {
             Ok(mut provider) => Ok(f(&mut provider)),
-            Err(_) => Err(format!("the provider of `{}` is busy (a re-entrant call)", C::ID)),
+            Err(_) => Err(Busy(C::ID)),
         }
     }
 
     /// Runs `f` with the provider borrowed immutably.
     #[inline]
-    pub fn read<R>(&self, f: impl FnOnce(&C) -> R) -> Result<R, String> {
+    pub fn read<R>(&self, f: impl FnOnce(&C) -> R) -> Result<R, Busy> {
         match self.inner.try_borrow() {
             Ok(provider) => Ok(f(&provider)),
-            Err(_) => Err(format!("the provider of `{}` is busy (a re-entrant call)", C::ID)),
+            Err(_) => Err(Busy(C::ID)),
         }
+    }
+}
+
+/// A service call refused because its provider is already borrowed (a re-entrant call). Two
+/// words, not a `String`, so that the fast path returns in registers; it becomes the usual
+/// `String` error with `?`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Busy(pub &'static str);
+
+impl std::fmt::Display for Busy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the provider of `{}` is busy (a re-entrant call)", self.0)
+    }
+}
+
+impl std::error::Error for Busy {}
+
+impl From<Busy> for String {
+    fn from(busy: Busy) -> String {
+        busy.to_string()
     }
 }

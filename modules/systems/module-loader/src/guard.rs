@@ -2,15 +2,15 @@
 //!
 //! Modules share the shell's std (prefer-dynamic), so a panic in a module unwinds into the
 //! loader like any Rust panic and `catch_unwind` stops it. A panic hook records where the
-//! panic happened, which the payload alone does not say, and logs it through `tracing`
-//! instead of printing to stdout/stderr (stdout may be an MCP transport).
+//! panic happened, which the payload alone does not say, then lets the previous hook print
+//! it to stderr as usual (never stdout, which may be an MCP transport). Nothing is done per
+//! call beyond `catch_unwind` itself: the generic call path is budgeted in nanoseconds.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;
 
 thread_local! {
-    static DEPTH: Cell<u32> = const { Cell::new(0) };
     static LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
@@ -19,12 +19,9 @@ fn install_hook() {
     HOOK.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            if DEPTH.with(Cell::get) > 0 {
-                let at = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
-                LOCATION.with(|slot| *slot.borrow_mut() = at);
-            } else {
-                previous(info);
-            }
+            let at = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+            LOCATION.with(|slot| *slot.borrow_mut() = at);
+            previous(info);
         }));
     });
 }
@@ -32,10 +29,7 @@ fn install_hook() {
 /// Calls `f`, turning a panic into `Err("panicked at <file:line:col>: <message>")`.
 pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     install_hook();
-    DEPTH.with(|d| d.set(d.get() + 1));
-    let result = panic::catch_unwind(AssertUnwindSafe(f));
-    DEPTH.with(|d| d.set(d.get() - 1));
-    result.map_err(|payload| {
+    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
         let message = payload
             .downcast_ref::<&str>()
             .map(|s| (*s).to_owned())
