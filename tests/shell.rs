@@ -21,7 +21,7 @@ fn graph_prints_the_load_order() {
     let root = workspace();
     let (ok, out, err) = playground(&["graph", "--root", root.to_str().expect("utf-8 path")]);
     assert!(ok, "{err}");
-    assert_eq!(out, "core/types 1.0.0\ncore/ecs 1.0.0\nsystems/ecs 1.0.0\nplugins/movement 1.0.0\n");
+    assert_eq!(out, "core/types 1.0.0\ncore/ecs 1.0.0\nsystems/ecs 1.0.0\nplugins/movement 1.0.0\napps/editor 0.1.0\n");
 }
 
 #[test]
@@ -63,9 +63,16 @@ fn building_any_module_alone_leaves_the_api_dylib_unchanged() {
     let api = profile_dir().join("libplayground_api.so");
     let before = std::fs::read(&api).expect("the api is built");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    for package in
-        ["systems-ecs", "plugins-movement", "core-ecs", "core-types", "fx-counter", "editor-shell", "module-loader"]
-    {
+    for package in [
+        "systems-ecs",
+        "plugins-movement",
+        "core-ecs",
+        "core-types",
+        "fx-counter",
+        "apps-editor",
+        "editor-shell",
+        "module-loader",
+    ] {
         let output =
             Command::new(&cargo).current_dir(workspace()).args(["build", "-p", package]).output().expect("cargo runs");
         let log = String::from_utf8_lossy(&output.stderr);

@@ -3,16 +3,22 @@
 //!
 //! Subcommands and modes:
 //! - `playground graph` prints the resolved load order (or the resolution error);
+//! - `playground` (no mode) opens the editor's window (`window.rs`): the shell owns the
+//!   window, the GPU and the frame loop, and every pixel but a fallback screen comes from
+//!   the `apps` modules; the stdin line protocol works there too;
 //! - `playground --headless` runs the modules without a window, controlled by a line
 //!   protocol on stdin (see `headless.rs`);
 //! - `--mcp stdio` / `--mcp-http 127.0.0.1:PORT` serve the MCP tools (`mcp.rs`) an AI
 //!   assistant drives the editor with; both go through the same dispatch as the line
 //!   protocol (`ops.rs`).
 
+mod control;
+mod fallback;
 mod headless;
 mod mcp;
 mod ops;
 mod restart;
+mod window;
 mod workspace;
 
 use std::net::SocketAddr;
@@ -21,7 +27,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use module_loader::Runtime;
-use playground_api::{abi, tracing_subscriber};
+use playground_api::tracing_subscriber::layer::SubscriberExt as _;
+use playground_api::tracing_subscriber::util::SubscriberInitExt as _;
+use playground_api::{abi, tracing, tracing_subscriber};
 
 /// The Playground live-coding editor.
 #[derive(Parser, Debug)]
@@ -83,7 +91,14 @@ fn init_logging() {
     // Logs go to stderr: stdout carries the headless protocol or MCP. Colours only for a
     // terminal: an MCP client shows the server's stderr as plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
+    // Every event also goes to the api's buffer, which the editor's log panel shows.
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .finish()
+        .with(playground_api::log::layer())
+        .init();
 }
 
 fn run(cli: Cli) -> Result<(), String> {
@@ -109,12 +124,18 @@ fn run(cli: Cli) -> Result<(), String> {
                 (None, Some(addr)) => Some(mcp::Transport::Http { addr, remote: cli.mcp_allow_remote }),
                 (None, None) => None,
             };
-            let options = headless::Options { watch: !cli.no_watch, restore: cli.restore_state, mcp };
+            let options = control::Options { watch: !cli.no_watch, restore: cli.restore_state, mcp };
             headless::run(&runtime, &paths, &options, std::io::BufReader::new(std::io::stdin()))
         }
         None => {
-            Err("the window arrives with the editor; for now run `playground --headless` or `playground graph`"
-                .to_owned())
+            // A failed build does not stop the window: the fallback screen shows why and
+            // offers Retry, and modules with an older build still load.
+            let build_error = if cli.no_build { None } else { paths.build_modules(&runtime).err() };
+            if let Some(error) = &build_error {
+                tracing::error!("{error}");
+            }
+            let options = control::Options { watch: !cli.no_watch, restore: cli.restore_state, mcp: None };
+            window::run(&runtime, &paths, &options, build_error)
         }
     }
 }

@@ -28,6 +28,11 @@ pub trait Host {
     fn reload_history(&self) -> Vec<ReloadRecord>;
     /// The build running now, if any, and the outcome of the last one.
     fn build_status(&self) -> BuildStatus;
+    /// Another module's state, as its `save_state` encodes it (see [`crate::codec::to_json`]).
+    /// A module asking for its own state gets an error (it is busy): it has it already.
+    fn state(&self, module: &str) -> Result<Vec<u8>, String> {
+        Err(format!("this host cannot read the state of `{module}`"))
+    }
 }
 
 /// One compiler message, as cargo reported it.

@@ -8,7 +8,8 @@
 //!   the graph and the reload history), and the data types that describe them;
 //! - [`service`]: the typed fast path between modules, through contract traits;
 //!
-//! plus [`codec`], the one encoding for bytes that cross a module boundary, and re-exports of
+//! plus [`log`], the process-wide buffer of recent `tracing` events the editor shows,
+//! [`codec`], the one encoding for bytes that cross a module boundary, and re-exports of
 //! every crate that modules share with the shell, so each exists once in the process.
 //!
 //! The api knows nothing about libloading, manifests, cargo or the editor UI.
@@ -16,6 +17,7 @@
 pub mod abi;
 pub mod codec;
 pub mod host;
+pub mod log;
 pub mod module;
 pub mod service;
 

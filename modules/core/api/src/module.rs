@@ -11,6 +11,7 @@
 
 use std::any::Any;
 
+use crate::egui;
 use crate::host::Context;
 
 /// The name of the exported static holding a module's [`ModuleDecl`].
@@ -56,6 +57,19 @@ pub trait Module: 'static {
 
     /// Called before the instance is destroyed, dependents first.
     fn shutdown(&mut self) {}
+
+    /// Draws the module's user interface. A windowed host calls it every frame it paints,
+    /// for every running `apps` module in load order, with the window's root `Ui` (so the
+    /// module can add panels); then it reaches the reload safe point. Frames are painted
+    /// only when something changed, so ask `ui.ctx().request_repaint*()` for animation.
+    ///
+    /// Keep UI state that must survive a reload in `save_state`, and never store this
+    /// module's own types in egui memory (`ctx.data_mut`): entries there are keyed by
+    /// `TypeId`, which the next generation shares even when the type's layout changed
+    /// (DESIGN.md rule 4). egui's own types (panel sizes, scroll offsets) are safe there.
+    fn ui(&mut self, ui: &mut egui::Ui) {
+        let _ = ui;
+    }
 }
 
 /// The error text for a method a module does not have.
@@ -83,6 +97,8 @@ pub struct VTable {
     pub restore_state: fn(&dyn Any, &[u8]) -> Result<(), String>,
     /// The typed service of a contract this module implements, boxed for the host.
     pub service: fn(&dyn Any, &str) -> Option<Box<dyn Any>>,
+    /// Draws the module's UI for one frame (see [`Module::ui`]).
+    pub ui: fn(&dyn Any, &mut egui::Ui) -> Result<(), String>,
 }
 
 /// What the module was built from, baked in at compile time. The loader copies these
@@ -112,6 +128,7 @@ pub mod __export {
     use std::rc::Rc;
 
     use super::{Instance, Module, VTable};
+    use crate::egui;
     use crate::host::Context;
 
     /// The shape of every instance: shared so that services can point at it, a `RefCell` so
@@ -162,6 +179,10 @@ pub mod __export {
         with_mut::<M, _>(instance, |m| m.restore_state(bytes))?
     }
 
+    fn ui<M: Module>(instance: &dyn Any, ui: &mut egui::Ui) -> Result<(), String> {
+        with_mut::<M, _>(instance, |m| m.ui(ui))
+    }
+
     /// The vtable of `M`, instantiated in the module's own crate so that the code lives in
     /// the module's library.
     pub const fn vtable<M: Module>(service: fn(&dyn Any, &str) -> Option<Box<dyn Any>>) -> VTable {
@@ -175,6 +196,7 @@ pub mod __export {
             save_state: save_state::<M>,
             restore_state: restore_state::<M>,
             service,
+            ui: ui::<M>,
         }
     }
 }

@@ -837,4 +837,51 @@ impl Host for HostHandle {
     fn build_status(&self) -> BuildStatus {
         self.shared().map(|s| s.build.borrow().clone()).unwrap_or_default()
     }
+    fn state(&self, module: &str) -> std::result::Result<Vec<u8>, String> {
+        self.shared()?.state_bytes(module)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The window's entry points (issue 3): module UIs drawn by a windowed host, and the state
+// of a module as another module (the editor's inspector) reads it.
+// ---------------------------------------------------------------------------------------
+
+impl Runtime {
+    /// The running `apps` modules, in load order: the ones a windowed host draws.
+    pub fn ui_modules(&self) -> Vec<String> {
+        self.shared
+            .running_in_order()
+            .iter()
+            .filter(|s| s.generation.is_some() && s.source.manifest.layer == crate::manifest::Layer::Apps)
+            .map(|s| s.source.id().to_owned())
+            .collect()
+    }
+
+    /// Runs module `id`'s `ui` for one frame, with panics caught. A failure is recorded as
+    /// the module's last error; the module keeps running. Call it from the frame, never
+    /// from module code.
+    pub fn ui(&self, id: &str, ui: &mut playground_api::egui::Ui) -> Result<()> {
+        let slot = self.shared.slot(id)?;
+        let instance = slot.instance.borrow();
+        let (Some(generation), Some(instance)) = (&slot.generation, instance.as_ref()) else { return Ok(()) };
+        guard::call(|| (generation.decl.vtable.ui)(instance.as_ref(), ui)).map_err(|e| {
+            let message = format!("`{id}` failed in ui: {e}");
+            self.shared.last_error.borrow_mut().insert(id.to_owned(), message.clone());
+            module_error(message)
+        })
+    }
+}
+
+impl Shared {
+    /// A running module's encoded state, for [`Host::state`].
+    fn state_bytes(&self, id: &str) -> std::result::Result<Vec<u8>, String> {
+        let slot = self.slot(id).map_err(|e| e.message)?;
+        let instance = slot.instance.borrow();
+        let (Some(generation), Some(instance)) = (&slot.generation, instance.as_ref()) else {
+            return Ok(Vec::new());
+        };
+        guard::call(|| (generation.decl.vtable.save_state)(instance.as_ref()))
+            .map_err(|e| format!("`{id}` could not save its state: {e}"))
+    }
 }

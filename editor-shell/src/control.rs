@@ -1,0 +1,292 @@
+//! What the headless loop and the window share: loading the modules, the controllers (the
+//! stdin line protocol and MCP) feeding one inbox, and the safe-point work between frames
+//! (queued reloads, live edit, builds that finished).
+//!
+//! Both hosts drive a [`Control`] the same way: take messages ([`Control::handle`]), run
+//! module code (tick, UI), then [`Control::safe_point`], when no module code is on the stack.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::Duration;
+
+use module_loader::Runtime;
+use module_loader::live::{LiveEdit, LiveEvent};
+use playground_api::{serde_json, tracing};
+
+use crate::mcp;
+use crate::ops::{Answer, Dispatcher, Json, Line, Op, parse_line};
+use crate::workspace::{Paths, print};
+
+/// Called whenever something arrives that the host should look at (a window repaints).
+pub(crate) type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// Everything the loop waits for, on one channel.
+pub(crate) enum Inbox {
+    /// A line of the stdin protocol.
+    Line(String),
+    /// Stdin closed.
+    LinesEnded,
+    /// A request from the MCP server's thread.
+    Mcp(mcp::Request),
+    /// The MCP transport ended (for stdio: the client went away), and why.
+    McpEnded(String),
+}
+
+/// Where an answer goes.
+pub(crate) enum Reply {
+    Line,
+    Mcp(mcp::ReplyTo),
+    /// The window's own request (the fallback screen's Retry).
+    Local,
+}
+
+/// What the loop should do after a message.
+pub(crate) enum Next {
+    Continue,
+    Quit,
+    Restart,
+}
+
+/// Options of both hosts.
+pub(crate) struct Options {
+    pub(crate) watch: bool,
+    /// States saved by the process that restarted into this one.
+    pub(crate) restore: Option<PathBuf>,
+    /// The MCP server to start, if any.
+    pub(crate) mcp: Option<mcp::Transport>,
+}
+
+fn event_line(event: &LiveEvent) -> String {
+    let value = match event {
+        LiveEvent::BuildStarted(modules) => serde_json::json!({ "kind": "build_started", "modules": modules }),
+        LiveEvent::Built(outcome) => serde_json::json!({ "kind": "built", "outcome": outcome }),
+        LiveEvent::Reloaded(record) => serde_json::json!({ "kind": "reloaded", "record": record }),
+        LiveEvent::Removed { id, message } => serde_json::json!({ "kind": "removed", "id": id, "message": message }),
+        LiveEvent::RestartNeeded => serde_json::json!({
+            "kind": "restart_needed",
+            "message": "modules/core/api changed: send `restart` to rebuild the shell; every module's state is kept",
+        }),
+    };
+    format!("event {value}\n")
+}
+
+/// The controllers and the safe-point work of one host.
+pub(crate) struct Control {
+    live: Option<LiveEdit>,
+    dispatcher: Dispatcher<Reply>,
+    messages: Receiver<Inbox>,
+    /// Whether the stdin line protocol is on (it is not with MCP over stdio).
+    lines: bool,
+    /// Whether the end of stdin quits (headless) or not (a window stays until closed).
+    quit_at_end_of_input: bool,
+    server: Option<mcp::McpServer>,
+    /// Answers to [`Reply::Local`] requests, oldest first, for the window to show.
+    pub(crate) local: Vec<Answer>,
+}
+
+impl Control {
+    /// Loads every module (with the states a restart saved), starts live edit, the MCP
+    /// server and the stdin reader. `waker` is called after each message is queued.
+    pub(crate) fn start(
+        runtime: &Runtime,
+        paths: &Paths,
+        options: &Options,
+        input: impl BufRead + Send + 'static,
+        waker: Option<Waker>,
+    ) -> Result<Control, String> {
+        let states = match &options.restore {
+            Some(file) => crate::restart::read_states(file)?,
+            None => BTreeMap::new(),
+        };
+        let report = runtime.load_all_with(&states).map_err(|e| e.to_string())?;
+        tracing::info!("loaded {} module(s)", report.loaded.len());
+        for (id, why) in &report.failed {
+            tracing::error!("{id} did not load: {why}");
+        }
+        let live = if options.watch {
+            Some(
+                LiveEdit::watch(&paths.root, &paths.modules, !cfg!(debug_assertions))
+                    .map_err(|e| format!("live edit is off: {e}"))?,
+            )
+        } else {
+            None
+        };
+
+        let (inbox, messages) = mpsc::channel::<Inbox>();
+        // With a waker, producers send through a forwarder that wakes the host after each
+        // message; without one (headless) the loop blocks on the channel itself.
+        let inbox: Sender<Inbox> = match waker {
+            None => inbox,
+            Some(waker) => {
+                let (raw, incoming) = mpsc::channel::<Inbox>();
+                std::thread::spawn(move || {
+                    for message in incoming {
+                        if inbox.send(message).is_err() {
+                            return;
+                        }
+                        waker();
+                    }
+                });
+                raw
+            }
+        };
+        // With MCP over stdio, stdin and stdout belong to the protocol: no lines, no `ready`.
+        let lines = !matches!(options.mcp, Some(mcp::Transport::Stdio));
+        let server = match &options.mcp {
+            Some(transport) => Some(mcp::start(transport, inbox.clone())?),
+            None => None,
+        };
+        if lines {
+            std::thread::spawn(move || {
+                for line in input.lines() {
+                    let Ok(line) = line else { break };
+                    if inbox.send(Inbox::Line(line)).is_err() {
+                        return;
+                    }
+                }
+                let _ = inbox.send(Inbox::LinesEnded);
+            });
+        } else {
+            drop(inbox);
+        }
+        let dispatcher = Dispatcher::<Reply>::new(paths.root.clone(), paths.modules.clone());
+        Ok(Control { live, dispatcher, messages, lines, quit_at_end_of_input: true, server, local: Vec::new() })
+    }
+
+    /// A window stays open when stdin ends (started from a desktop, stdin is empty).
+    pub(crate) fn keep_running_at_end_of_input(&mut self) {
+        self.quit_at_end_of_input = false;
+    }
+
+    /// Tells the line protocol's client that commands are taken now.
+    pub(crate) fn announce_ready(&self) {
+        if self.lines {
+            print("ready\n");
+        }
+    }
+
+    /// The next message, waiting up to `timeout`.
+    pub(crate) fn recv(&self, timeout: Duration) -> Result<Inbox, RecvTimeoutError> {
+        self.messages.recv_timeout(timeout)
+    }
+
+    /// The next message if one is waiting.
+    pub(crate) fn try_recv(&self) -> Option<Inbox> {
+        self.messages.try_recv().ok()
+    }
+
+    fn deliver(&mut self, reply: Reply, answer: Answer) {
+        match reply {
+            Reply::Line => match answer {
+                Ok(Json(text)) => print(&format!("ok {text}\n")),
+                Err(message) => print(&format!("error {}\n", message.replace('\n', " "))),
+            },
+            // The client may have gone (cancelled, disconnected): nothing to tell it then.
+            Reply::Mcp(reply) => {
+                let _ = reply.send(answer);
+            }
+            Reply::Local => self.local.push(answer),
+        }
+    }
+
+    /// Handles one message; call it at the safe point.
+    pub(crate) fn handle(&mut self, runtime: &Runtime, message: Inbox) -> Next {
+        match message {
+            Inbox::Line(line) => match parse_line(&line) {
+                Ok(Line::Empty) => self.deliver(Reply::Line, Ok(Json("null".to_owned()))),
+                Ok(Line::Quit) => {
+                    self.deliver(Reply::Line, Ok(Json::of("bye")));
+                    return Next::Quit;
+                }
+                Ok(Line::Restart) => {
+                    self.deliver(Reply::Line, Ok(Json::of("restarting")));
+                    return Next::Restart;
+                }
+                Ok(Line::Op(op)) => {
+                    if let Some((reply, answer)) = self.dispatcher.run(runtime, op, Reply::Line) {
+                        self.deliver(reply, answer);
+                    }
+                }
+                Err(message) => self.deliver(Reply::Line, Err(message)),
+            },
+            Inbox::Mcp(request) => {
+                if let Some((reply, answer)) = self.dispatcher.run(runtime, request.op, Reply::Mcp(request.reply)) {
+                    self.deliver(reply, answer);
+                }
+            }
+            Inbox::LinesEnded => {
+                // A served MCP endpoint keeps the editor up without a terminal.
+                if self.server.is_none() && self.quit_at_end_of_input {
+                    return Next::Quit;
+                }
+            }
+            Inbox::McpEnded(why) => {
+                tracing::info!("the MCP server stopped: {why}");
+                if !self.lines {
+                    return Next::Quit;
+                }
+            }
+        }
+        Next::Continue
+    }
+
+    /// Runs an operation for the host itself; its answer lands in [`Control::local`].
+    pub(crate) fn run_local(&mut self, runtime: &Runtime, op: Op) {
+        if let Some((reply, answer)) = self.dispatcher.run(runtime, op, Reply::Local) {
+            self.deliver(reply, answer);
+        }
+    }
+
+    /// The safe point: queued reloads, live edit, and operations whose build finished.
+    /// Returns whether anything changed (a reload, a build, an answer).
+    pub(crate) fn safe_point(&mut self, runtime: &Runtime) -> bool {
+        let mut changed = false;
+        for record in runtime.run_queued() {
+            tracing::info!("queued reload of {}: {:?}", record.requested, record.outcome);
+            changed = true;
+        }
+        if let Some(live) = self.live.as_mut() {
+            for event in live.poll(runtime) {
+                changed = true;
+                if self.lines {
+                    print(&event_line(&event));
+                } else {
+                    tracing::info!("live edit: {}", event_line(&event).trim_end());
+                }
+            }
+        }
+        for (reply, answer) in self.dispatcher.poll(runtime) {
+            changed = true;
+            self.deliver(reply, answer);
+        }
+        changed
+    }
+
+    /// Whether a build (live edit's or an operation's) is running.
+    pub(crate) fn busy(&self) -> bool {
+        self.dispatcher.busy() || self.live.as_ref().is_some_and(LiveEdit::busy)
+    }
+
+    /// Stops the controllers, then quits (shutting every module down) or restarts.
+    pub(crate) fn finish(self, runtime: &Runtime, paths: &Paths, next: &Next) -> Result<(), String> {
+        if self.dispatcher.busy() {
+            tracing::warn!("quitting with builds still running; their requests get no answer");
+        }
+        drop(self.dispatcher);
+        if let Some(server) = self.server {
+            server.stop();
+        }
+        match next {
+            Next::Restart => crate::restart::restart(runtime, paths),
+            _ => {
+                for warning in runtime.shutdown_all() {
+                    tracing::warn!("{warning}");
+                }
+                Ok(())
+            }
+        }
+    }
+}

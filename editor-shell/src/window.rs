@@ -1,0 +1,316 @@
+//! The window: eframe with the wgpu renderer owns the window, the GPU device and queue, the
+//! egui context and the frame loop. Each frame the shell takes the controllers' messages,
+//! ticks the modules, runs every `apps` module's UI (the editor among them), and then
+//! reaches the safe point, where queued reloads (the editor's own included), live edit and
+//! finished builds run, between two frames.
+//!
+//! The shell draws nothing of its own except the fallback screen (`fallback.rs`) when the
+//! editor is missing, did not build, did not load, or failed while drawing.
+//!
+//! Quiet when idle: frames are painted only when something asks for one: input, a message
+//! from a controller, a log line, a change in the modules folder (a watcher wakes the window
+//! so live edit can poll), or a build or reload in flight.
+
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+
+use module_loader::Runtime;
+use playground_api::egui::{self, ViewportCommand};
+use playground_api::host::{ModuleInfo, ModuleStatus};
+use playground_api::{eframe, tracing};
+
+use crate::control::{Control, Next, Options, Waker};
+use crate::fallback;
+use crate::ops::Op;
+use crate::workspace::Paths;
+
+/// The editor module, the one whose absence the fallback screen covers.
+const EDITOR: &str = "apps/editor";
+/// How long after a change in the modules folder the window keeps polling live edit (its
+/// watcher debounces, then a build starts; `busy` covers the build itself).
+const AFTER_CHANGE: Duration = Duration::from_millis(1500);
+/// How often the window polls while something is in flight.
+const POLL: Duration = Duration::from_millis(30);
+
+/// Wakes the window on changes in the modules folder, so live edit is polled while idle
+/// costs nothing. Access events are ignored: builds read every source.
+fn watch_modules(modules: &Path, waker: Waker, changed: Arc<Mutex<Option<Instant>>>) -> Option<impl Sized> {
+    use playground_api::tracing::warn;
+    let handler = move |event: notify::Result<notify::Event>| {
+        if event.is_ok_and(|e| !matches!(e.kind, notify::EventKind::Access(_))) {
+            *changed.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+            waker();
+        }
+    };
+    let mut watcher = match notify::recommended_watcher(handler) {
+        Ok(watcher) => watcher,
+        Err(e) => {
+            warn!("cannot watch {} to wake the window: {e}", modules.display());
+            return None;
+        }
+    };
+    if let Err(e) = notify::Watcher::watch(&mut watcher, modules, notify::RecursiveMode::Recursive) {
+        warn!("cannot watch {} to wake the window: {e}", modules.display());
+        return None;
+    }
+    Some(watcher)
+}
+
+/// Where the last editor build that drew a frame is kept, for Roll back.
+fn last_good_path(paths: &Paths, library: &Path) -> PathBuf {
+    let name = library.file_name().map_or_else(|| "libapps_editor.so".into(), ToOwned::to_owned);
+    paths.library_dir.join("playground-last-good").join(name)
+}
+
+/// Puts the last good editor build where cargo put the current one, as a new file (new
+/// inode and mtime, as a rebuild would), so the loader's reload picks it up.
+fn restore_last_good(last_good: &Path, library: &Path) -> Result<(), String> {
+    let tmp = library.with_extension("rollback");
+    std::fs::copy(last_good, &tmp).map_err(|e| format!("cannot copy {}: {e}", last_good.display()))?;
+    let file = std::fs::File::options().write(true).open(&tmp).map_err(|e| e.to_string())?;
+    file.set_modified(SystemTime::now()).map_err(|e| e.to_string())?;
+    std::fs::rename(&tmp, library).map_err(|e| format!("cannot replace {}: {e}", library.display()))
+}
+
+struct Shell<'a> {
+    runtime: &'a Runtime,
+    paths: &'a Paths,
+    control: &'a mut Control,
+    next: &'a mut Next,
+    /// Why the editor is not running, beyond its status: the start-up build's failure.
+    build_error: Option<String>,
+    /// The editor's generation whose UI failed, and the error; it is not called again
+    /// until another generation is loaded.
+    ui_error: Option<(u64, String)>,
+    /// The editor generation last saved as the last good build.
+    saved_generation: u64,
+    notice: Option<String>,
+    ready: bool,
+    last_frame: Instant,
+    changed: Arc<Mutex<Option<Instant>>>,
+}
+
+impl Shell<'_> {
+    /// Why the fallback screen must show instead of the editor, if it must.
+    fn editor_problem(&self, editor: Option<&ModuleInfo>) -> Option<String> {
+        let Some(editor) = editor else {
+            return Some(format!(
+                "There is no editor module: {} has no module.toml.",
+                self.paths.modules.join(EDITOR).display()
+            ));
+        };
+        if let ModuleStatus::Failed(why) = &editor.status {
+            let mut reason = format!("The editor did not load: {why}");
+            if let Some(build) = &self.build_error {
+                reason.push_str("\n\n");
+                reason.push_str(build);
+            }
+            return Some(reason);
+        }
+        match &self.ui_error {
+            Some((generation, error)) if *generation == editor.generation => {
+                Some(format!("The editor failed while drawing: {error}"))
+            }
+            _ => None,
+        }
+    }
+
+    /// The last good editor build's file, if the editor module has a library.
+    fn last_good(&self) -> Option<PathBuf> {
+        let graph = self.runtime.resolve().ok()?;
+        let library = graph.get(EDITOR)?.library.clone()?;
+        Some(last_good_path(self.paths, &library))
+    }
+
+    fn roll_back(&mut self) -> Result<String, String> {
+        let graph = self.runtime.resolve().map_err(|e| e.to_string())?;
+        let source = graph.get(EDITOR).ok_or("there is no editor module to roll back")?;
+        let library = source.library.clone().ok_or("the editor module has no library")?;
+        let last_good = last_good_path(self.paths, &library);
+        if !last_good.is_file() {
+            return Err("no editor build has drawn a frame yet: nothing to roll back to".to_owned());
+        }
+        restore_last_good(&last_good, &library)?;
+        let record = self.runtime.reload(EDITOR).map_err(|e| e.to_string())?;
+        match record.outcome {
+            playground_api::host::ReloadOutcome::Swapped => {
+                self.ui_error = None;
+                self.build_error = None;
+                Ok("rolled back to the last good editor".to_owned())
+            }
+            other => Err(format!("the roll back did not load: {other:?}")),
+        }
+    }
+
+    /// After a frame the editor drew without failing: keep its library as the last good one
+    /// (copied on a thread, so the frame does not wait for the disk).
+    fn remember_good(&mut self, editor: &ModuleInfo) {
+        if editor.generation == self.saved_generation {
+            return;
+        }
+        self.saved_generation = editor.generation;
+        let Some(running) = editor.library.as_deref().map(PathBuf::from) else { return };
+        let Ok(graph) = self.runtime.resolve() else { return };
+        let Some(library) = graph.get(EDITOR).and_then(|s| s.library.clone()) else { return };
+        let last_good = last_good_path(self.paths, &library);
+        std::thread::spawn(move || {
+            let copied = last_good
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| std::fs::copy(&running, last_good.with_extension("tmp")))
+                .and_then(|_| std::fs::rename(last_good.with_extension("tmp"), &last_good));
+            if let Err(e) = copied {
+                tracing::warn!("cannot keep the editor build for Roll back: {e}");
+            }
+        });
+    }
+}
+
+impl eframe::App for Shell<'_> {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        // 1. The controllers' messages, at the safe point before any module code runs.
+        while let Some(message) = self.control.try_recv() {
+            match self.control.handle(self.runtime, message) {
+                Next::Continue => {}
+                next => {
+                    *self.next = next;
+                    ctx.send_viewport_cmd(ViewportCommand::Close);
+                }
+            }
+        }
+
+        // 2. Module code: tick, then every apps module's UI, the editor unless it is broken.
+        let dt = self.last_frame.elapsed().as_secs_f32();
+        self.last_frame = Instant::now();
+        self.runtime.tick(dt);
+        let modules = self.runtime.modules();
+        let editor = modules.iter().find(|m| m.id == EDITOR).cloned();
+        let mut problem = self.editor_problem(editor.as_ref());
+        for id in self.runtime.ui_modules() {
+            if id == EDITOR && problem.is_some() {
+                continue;
+            }
+            if let Err(e) = self.runtime.ui(&id, ui) {
+                tracing::error!("{e}");
+                if id == EDITOR
+                    && let Some(editor) = &editor
+                {
+                    self.ui_error = Some((editor.generation, e.message));
+                    problem = self.editor_problem(Some(editor));
+                    ctx.request_repaint();
+                }
+            }
+        }
+        let mut action = None;
+        if let Some(reason) = &problem {
+            let screen = fallback::Screen {
+                reason,
+                can_roll_back: self.last_good().is_some_and(|p| p.is_file()),
+                busy: self.control.busy(),
+                notice: self.notice.as_deref(),
+            };
+            action = screen.show(ui);
+        } else if let Some(editor) = &editor {
+            self.remember_good(editor);
+        }
+
+        // 3. The safe point: no module code is on the stack.
+        let mut changed = self.control.safe_point(self.runtime);
+        match action {
+            Some(fallback::Action::Retry) => {
+                self.notice = Some("building and loading the editor...".to_owned());
+                self.ui_error = None;
+                self.control.run_local(self.runtime, Op::Reload { id: EDITOR.to_owned(), build: true });
+                changed = true;
+            }
+            Some(fallback::Action::RollBack) => {
+                self.notice = Some(self.roll_back().unwrap_or_else(|e| e));
+                changed = true;
+            }
+            None => {}
+        }
+        for answer in std::mem::take(&mut self.control.local) {
+            self.notice = Some(match answer {
+                Ok(_) => {
+                    self.build_error = None;
+                    "the editor was rebuilt and loaded".to_owned()
+                }
+                Err(e) => e,
+            });
+        }
+
+        if !self.ready {
+            self.ready = true;
+            self.control.announce_ready();
+        }
+        // 4. Repaint only when something changed or is in flight.
+        if changed {
+            ctx.request_repaint();
+        }
+        let recently_changed =
+            self.changed.lock().unwrap_or_else(PoisonError::into_inner).is_some_and(|at| at.elapsed() < AFTER_CHANGE);
+        if self.control.busy() || recently_changed {
+            ctx.request_repaint_after(POLL);
+        }
+    }
+}
+
+/// Opens the window and runs the frame loop until it closes (or `quit`/`restart` arrives
+/// on a controller). `build_error` is why the start-up build failed, if it did.
+pub(crate) fn run(
+    runtime: &Runtime,
+    paths: &Paths,
+    options: &Options,
+    build_error: Option<String>,
+) -> Result<(), String> {
+    let ctx = egui::Context::default();
+    let waker: Waker = {
+        let ctx = ctx.clone();
+        Arc::new(move || ctx.request_repaint())
+    };
+    playground_api::log::set_waker(Arc::clone(&waker));
+    let mut control =
+        Control::start(runtime, paths, options, BufReader::new(std::io::stdin()), Some(Arc::clone(&waker)))?;
+    control.keep_running_at_end_of_input();
+    let changed = Arc::new(Mutex::new(None));
+    let _watcher = if options.watch { watch_modules(&paths.modules, waker, Arc::clone(&changed)) } else { None };
+
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Playground")
+            .with_app_id("playground")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([640.0, 400.0]),
+        ..Default::default()
+    };
+    let mut next = Next::Continue;
+    let started = Instant::now();
+    let shell = Shell {
+        runtime,
+        paths,
+        control: &mut control,
+        next: &mut next,
+        build_error,
+        ui_error: None,
+        saved_generation: 0,
+        notice: None,
+        ready: false,
+        last_frame: started,
+        changed,
+    };
+    let result = eframe::run_native_ext(
+        "Playground",
+        native,
+        Some(ctx),
+        Box::new(move |_cc| Ok(Box::new(shell) as Box<dyn eframe::App + '_>)),
+    );
+    if let Err(e) = result {
+        return Err(format!("the window failed: {e}"));
+    }
+    // Closed by the user (not by `quit` or `restart`): quit.
+    let next = if matches!(next, Next::Continue) { Next::Quit } else { next };
+    control.finish(runtime, paths, &next)
+}

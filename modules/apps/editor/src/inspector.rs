@@ -1,0 +1,152 @@
+//! The inspector: everything the host knows about the selected module, its state as a tree,
+//! its last error, and a Reload button.
+
+use playground_api::codec;
+use playground_api::egui::{self, Color32, RichText};
+use playground_api::host::{Host, ModuleInfo, ModuleStatus, ReloadRecord};
+use playground_api::serde_json::Value;
+
+use crate::Action;
+
+/// What the inspector draws from, for one frame.
+pub(crate) struct View<'a> {
+    pub(crate) host: &'a dyn Host,
+    pub(crate) modules: &'a [ModuleInfo],
+    pub(crate) history: &'a [ReloadRecord],
+    /// The editor's own id and state: the host cannot read the state of a module whose
+    /// code is running (it is busy drawing this).
+    pub(crate) own_id: &'a str,
+    pub(crate) own: Value,
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() { "none".to_owned() } else { items.join(", ") }
+}
+
+fn row(ui: &mut egui::Ui, name: &str, value: impl Into<egui::WidgetText>) {
+    ui.label(RichText::new(name).weak());
+    ui.add(egui::Label::new(value).wrap());
+    ui.end_row();
+}
+
+/// A JSON value as a tree of collapsible objects and arrays.
+fn tree(ui: &mut egui::Ui, key: &str, value: &Value, id: egui::Id, depth: usize) {
+    let children: Vec<(String, &Value)> = match value {
+        Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v)).collect(),
+        Value::Array(items) => items.iter().enumerate().map(|(i, v)| (format!("[{i}]"), v)).collect(),
+        scalar => {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new(format!("{key}:")).weak());
+                ui.monospace(scalar.to_string());
+            });
+            return;
+        }
+    };
+    let summary = match value {
+        Value::Array(items) => format!("{key} [{}]", items.len()),
+        _ => format!("{key} {{{}}}", children.len()),
+    };
+    egui::CollapsingHeader::new(summary).id_salt(id).default_open(depth < 2).show(ui, |ui| {
+        for (child, v) in &children {
+            tree(ui, child, v, id.with(child), depth + 1);
+        }
+    });
+}
+
+impl View<'_> {
+    pub(crate) fn show(&self, ui: &mut egui::Ui, selected: Option<&str>) -> Option<Action> {
+        let Some(id) = selected else {
+            ui.heading("Inspector");
+            ui.label("Select a module in the graph.");
+            return None;
+        };
+        let Some(module) = self.modules.iter().find(|m| m.id == id) else {
+            ui.heading(id);
+            ui.label("This module is no longer in the graph.");
+            return None;
+        };
+        let mut action = None;
+        egui::ScrollArea::vertical().id_salt("inspector_scroll").auto_shrink([false, false]).show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.heading(&module.id);
+                if ui.button("Reload").on_hover_text("Reload this module and every module that depends on it").clicked()
+                {
+                    action = Some(Action::Reload(module.id.clone()));
+                }
+            });
+            ui.label(&module.description);
+            ui.add_space(4.0);
+            let status = match &module.status {
+                ModuleStatus::Loaded => RichText::new("loaded").color(Color32::LIGHT_GREEN),
+                ModuleStatus::Contract => RichText::new("contract (types only, compiled into dependents)"),
+                ModuleStatus::Failed(why) => RichText::new(format!("failed: {why}")).color(Color32::LIGHT_RED),
+            };
+            let reloads = self.history.iter().filter(|r| r.modules.contains(&module.id)).count();
+            egui::Grid::new("inspector_grid").num_columns(2).striped(true).show(ui, |ui| {
+                row(ui, "Version", &module.version);
+                row(ui, "Layer", &module.layer);
+                row(ui, "Status", status);
+                row(ui, "Generation", module.generation.to_string());
+                row(ui, "Reloads", reloads.to_string());
+                row(ui, "Features", list(&module.features));
+                row(ui, "Enabled", list(&module.enabled_features));
+                row(ui, "Implements", list(&module.implements));
+                row(ui, "Library", module.library.as_deref().unwrap_or("none (no library)"));
+                let abi = module.abi.as_deref().unwrap_or("none");
+                ui.label(RichText::new("ABI").weak());
+                ui.add(egui::Label::new(RichText::new(abi).monospace().small()).wrap());
+                ui.end_row();
+            });
+            ui.add_space(6.0);
+            ui.strong("Dependencies");
+            if module.dependencies.is_empty() {
+                ui.label("none");
+            } else {
+                egui::Grid::new("inspector_dependencies").num_columns(3).striped(true).show(ui, |ui| {
+                    for dep in &module.dependencies {
+                        ui.label(&dep.id);
+                        ui.monospace(&dep.requirement);
+                        ui.label(list(&dep.features));
+                        ui.end_row();
+                    }
+                });
+            }
+            let dependents: Vec<String> = self
+                .modules
+                .iter()
+                .filter(|m| m.dependencies.iter().any(|d| d.id == module.id))
+                .map(|m| m.id.clone())
+                .collect();
+            ui.label(format!("Used by: {}", list(&dependents)));
+            ui.add_space(6.0);
+            ui.strong("Last error");
+            match &module.last_error {
+                Some(error) => {
+                    ui.colored_label(Color32::LIGHT_RED, error);
+                }
+                None => {
+                    ui.label("none");
+                }
+            }
+            ui.add_space(6.0);
+            ui.strong("State");
+            let state = if module.id == self.own_id {
+                Ok(self.own.clone())
+            } else if module.status == ModuleStatus::Loaded {
+                self.host.state(&module.id).and_then(|bytes| codec::to_json(&bytes))
+            } else {
+                Ok(Value::Null)
+            };
+            match state {
+                Ok(Value::Null) => {
+                    ui.label("no state");
+                }
+                Ok(value) => tree(ui, "state", &value, egui::Id::new(("inspector_state", &module.id)), 0),
+                Err(e) => {
+                    ui.colored_label(Color32::LIGHT_RED, e);
+                }
+            }
+        });
+        action
+    }
+}

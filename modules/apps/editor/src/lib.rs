@@ -1,0 +1,205 @@
+//! The editor UI, loaded and reloaded like any other module: the dependency graph, the
+//! inspector of the selected module, the reload timings and the log.
+//!
+//! Everything it shows comes from the [`Host`] it receives in `initialize`; it never touches
+//! the loader. A Reload it offers is only queued (`Host::request_reload`): the shell runs it
+//! at the safe point after the frame, so reloading the editor itself never unloads code that
+//! is on the stack. What must survive the editor's own reload (selection, open panels, the
+//! chart range, the log filter) is its saved state; panel sizes and scroll offsets are egui's
+//! own types in the shell's egui memory, which the reload does not touch. The editor stores
+//! none of its own types in egui memory (DESIGN.md rule 4).
+
+mod graph;
+mod inspector;
+mod log_panel;
+mod timings;
+
+use std::rc::Rc;
+
+use playground_api::egui;
+use playground_api::host::{ModuleInfo, ReloadOutcome, ReloadRecord};
+use playground_api::log::Level;
+use playground_api::serde::{Deserialize, Serialize};
+use playground_api::{Context, Host, Module, codec, serde_json};
+
+/// Which tab the bottom panel shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(crate = "playground_api::serde", rename_all = "snake_case")]
+enum BottomTab {
+    #[default]
+    Timings,
+    Log,
+}
+
+/// The editor's UI state: what survives its reload.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(crate = "playground_api::serde", default)]
+struct UiState {
+    /// The module the inspector shows.
+    selected: Option<String>,
+    show_inspector: bool,
+    show_bottom: bool,
+    bottom_tab: BottomTab,
+    /// The least severe level the log shows.
+    log_level: Level,
+    /// Only log lines containing this text.
+    log_filter: String,
+    /// How many of the latest reloads the chart shows.
+    chart_last: usize,
+}
+
+impl Default for UiState {
+    fn default() -> Self {
+        UiState {
+            selected: None,
+            show_inspector: true,
+            show_bottom: true,
+            bottom_tab: BottomTab::Timings,
+            log_level: Level::Info,
+            log_filter: String::new(),
+            chart_last: 50,
+        }
+    }
+}
+
+/// What a panel asks the editor to do after drawing.
+enum Action {
+    Reload(String),
+}
+
+struct Editor {
+    state: UiState,
+    host: Option<Rc<dyn Host>>,
+    id: String,
+    /// The answer to the last Reload request, shown in the top bar.
+    notice: Option<Result<String, String>>,
+}
+
+impl Editor {
+    fn reload(&mut self, host: &dyn Host, id: &str) {
+        self.notice = Some(match host.request_reload(id) {
+            Ok(()) => Ok(format!("reload of {id} queued")),
+            Err(e) => Err(e),
+        });
+    }
+
+    fn top_bar(&self, ui: &mut egui::Ui, host: &dyn Host, state: &mut UiState) {
+        ui.horizontal(|ui| {
+            ui.strong("Playground");
+            ui.separator();
+            ui.toggle_value(&mut state.show_inspector, "Inspector");
+            ui.toggle_value(&mut state.show_bottom, "Timings and log");
+            ui.separator();
+            let build = host.build_status();
+            if build.restart_needed {
+                ui.colored_label(egui::Color32::YELLOW, "modules/core/api changed: restart to pick it up");
+            } else if !build.building.is_empty() {
+                let progress = build.progress.map(|(done, all)| format!(" {done}/{all}")).unwrap_or_default();
+                ui.label(format!("building {}{progress}", build.building.join(", ")));
+            } else if let Some(last) = build.last.as_ref().filter(|l| !l.success) {
+                ui.colored_label(egui::Color32::LIGHT_RED, format!("build of {} failed", last.modules.join(", ")))
+                    .on_hover_text(last.diagnostics.first().map_or("", |d| d.rendered.as_str()));
+            }
+            match &self.notice {
+                Some(Ok(text)) => {
+                    ui.label(text);
+                }
+                Some(Err(text)) => {
+                    ui.colored_label(egui::Color32::LIGHT_RED, text);
+                }
+                None => {}
+            }
+        });
+    }
+}
+
+/// The modules the latest reload covered, if it swapped: the graph marks them.
+fn moved(history: &[ReloadRecord]) -> Vec<String> {
+    match history.last() {
+        Some(record) if record.outcome == ReloadOutcome::Swapped => record.modules.clone(),
+        _ => Vec::new(),
+    }
+}
+
+impl Module for Editor {
+    fn create() -> Self {
+        Editor { state: UiState::default(), host: None, id: String::new(), notice: None }
+    }
+
+    fn initialize(&mut self, ctx: &Context) -> Result<(), String> {
+        self.host = Some(ctx.host());
+        ctx.module_id().clone_into(&mut self.id);
+        Ok(())
+    }
+
+    fn call(&mut self, method: &str, args: &[u8]) -> Result<Vec<u8>, String> {
+        match method {
+            // For tests and assistants: what the editor shows and remembers.
+            "ui_state" => codec::encode(&self.state),
+            "select" => {
+                self.state.selected = codec::decode::<Option<String>>(args)?;
+                codec::encode(&self.state.selected)
+            }
+            other => Err(playground_api::module::unknown_method(other)),
+        }
+    }
+
+    fn save_state(&self) -> Result<Vec<u8>, String> {
+        codec::encode(&self.state)
+    }
+
+    fn restore_state(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.state = codec::decode(bytes)?;
+        Ok(())
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui) {
+        let Some(host) = self.host.clone() else {
+            egui::CentralPanel::default().show(ui, |ui| ui.label("The editor was not initialized."));
+            return;
+        };
+        let modules: Vec<ModuleInfo> = host.modules();
+        let history = host.reload_history();
+        let mut state = std::mem::take(&mut self.state);
+        let mut actions = Vec::new();
+
+        egui::Panel::top("editor_top").show(ui, |ui| self.top_bar(ui, host.as_ref(), &mut state));
+        if state.show_bottom {
+            egui::Panel::bottom("editor_bottom").resizable(true).default_size(260.0).show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    ui.selectable_value(&mut state.bottom_tab, BottomTab::Timings, "Timings");
+                    ui.selectable_value(&mut state.bottom_tab, BottomTab::Log, "Log");
+                });
+                ui.separator();
+                match state.bottom_tab {
+                    BottomTab::Timings => timings::show(ui, &history, &mut state.chart_last),
+                    BottomTab::Log => log_panel::show(ui, &mut state.log_level, &mut state.log_filter),
+                }
+            });
+        }
+        if state.show_inspector {
+            let own = serde_json::to_value(&state).unwrap_or(serde_json::Value::Null);
+            egui::Panel::right("editor_inspector").resizable(true).default_size(360.0).show(ui, |ui| {
+                let view = inspector::View {
+                    host: host.as_ref(),
+                    modules: &modules,
+                    history: &history,
+                    own_id: &self.id,
+                    own,
+                };
+                actions.extend(view.show(ui, state.selected.as_deref()));
+            });
+        }
+        egui::CentralPanel::default().show(ui, |ui| {
+            actions.extend(graph::show(ui, &modules, &moved(&history), &mut state.selected));
+        });
+        self.state = state;
+        for action in actions {
+            match action {
+                Action::Reload(id) => self.reload(host.as_ref(), &id),
+            }
+        }
+    }
+}
+
+playground_api::export_module!(Editor);
