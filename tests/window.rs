@@ -1,0 +1,166 @@
+//! The real window under Xvfb (Mesa's software Vulkan, no GPU): start `playground` with the
+//! demo modules and the editor, wait for its first frame, take a screenshot and check it is
+//! not blank, reload the editor module through the stdin control path, take another, and
+//! quit cleanly. Skipped, saying so, where Xvfb or ImageMagick's `import` is missing (CI
+//! installs them: scripts/install-deps.sh).
+
+#[path = "common/editor.rs"]
+mod editor;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use playground_api::serde_json::{self, Value};
+use playground_tests::{profile_dir, workspace};
+
+fn installed(program: &str) -> bool {
+    Command::new("sh").args(["-c", &format!("command -v {program}")]).output().is_ok_and(|o| o.status.success())
+}
+
+/// A private X server; killed on drop.
+struct Xvfb {
+    child: Child,
+    display: String,
+}
+
+impl Xvfb {
+    fn start() -> Xvfb {
+        // `-displayfd 1`: Xvfb picks a free display and writes its number on stdout.
+        let mut child = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start Xvfb");
+        let mut stdout = child.stdout.take().expect("Xvfb stdout");
+        let mut number = String::new();
+        let mut byte = [0u8; 1];
+        while stdout.read(&mut byte).is_ok_and(|n| n == 1) && byte[0] != b'\n' {
+            number.push(char::from(byte[0]));
+        }
+        assert!(!number.trim().is_empty(), "Xvfb did not say which display it took");
+        Xvfb { child, display: format!(":{}", number.trim()) }
+    }
+
+    /// A PNG of the whole screen.
+    fn screenshot(&self, to: &Path) {
+        let status = Command::new("import")
+            .args(["-display", &self.display, "-window", "root"])
+            .arg(to)
+            .status()
+            .expect("run import");
+        assert!(status.success(), "import failed");
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// How many distinct colours a picture has: a blank (or black) window has one or two.
+fn colours(png: &Path) -> u64 {
+    let output = Command::new("identify").args(["-format", "%k"]).arg(png).output().expect("run identify");
+    String::from_utf8_lossy(&output.stdout).trim().parse().unwrap_or(0)
+}
+
+fn next_line(lines: &Receiver<String>, timeout: Duration) -> String {
+    lines.recv_timeout(timeout).expect("playground answers in time")
+}
+
+fn shots_dir() -> PathBuf {
+    let dir = workspace().join("target/window-test");
+    std::fs::create_dir_all(&dir).expect("a folder for the screenshots");
+    dir
+}
+
+#[test]
+fn the_editor_opens_draws_reloads_itself_and_quits_under_xvfb() {
+    if !installed("Xvfb") || !installed("import") {
+        eprintln!("SKIPPED: Xvfb or ImageMagick's import is not installed (scripts/install-deps.sh installs them)");
+        return;
+    }
+    let sandbox = editor::sandbox();
+    let xvfb = Xvfb::start();
+    let home = tempfile::tempdir().expect("a home");
+    let runtime_dir = home.path().join("xdg-runtime");
+    std::fs::create_dir_all(&runtime_dir).expect("runtime dir");
+    std::fs::set_permissions(&runtime_dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).expect("chmod");
+
+    let started = Instant::now();
+    let mut child = Command::new(profile_dir().join("playground"))
+        .args(["--no-build", "--no-watch", "--modules"])
+        .arg(&sandbox.modules)
+        .arg("--library-dir")
+        .arg(&sandbox.libs)
+        .env("DISPLAY", &xvfb.display)
+        .env("XDG_RUNTIME_DIR", &runtime_dir)
+        // A fresh place for eframe's saved window and egui memory.
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start playground");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let stdout = child.stdout.take().expect("stdout");
+    let (send, lines) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+
+    // `ready` comes after the first frame the editor drew.
+    assert_eq!(next_line(&lines, Duration::from_secs(60)), "ready");
+    let first_frame = started.elapsed();
+    eprintln!("cold start to the first editor frame: {:.0} ms", first_frame.as_secs_f64() * 1000.0);
+    std::thread::sleep(Duration::from_millis(500));
+    let first = shots_dir().join("first-frame.png");
+    xvfb.screenshot(&first);
+    let first_colours = colours(&first);
+    assert!(first_colours > 16, "the first screenshot is blank ({first_colours} colours): {}", first.display());
+
+    // A new build of the editor (same code, new file), reloaded through the control path.
+    sandbox.touch_library("apps/editor");
+    writeln!(stdin, "reload apps/editor").expect("send a command");
+    let answer = next_line(&lines, Duration::from_secs(30));
+    let record: Value = serde_json::from_str(answer.strip_prefix("ok ").unwrap_or_else(|| panic!("{answer}")))
+        .expect("a reload record");
+    assert_eq!(record["outcome"]["kind"], "swapped", "{record}");
+    eprintln!("editor reload: {} us", record["timings"]["total_us"]);
+    writeln!(stdin, "modules").expect("send a command");
+    let answer = next_line(&lines, Duration::from_secs(30));
+    let modules: Value = serde_json::from_str(answer.strip_prefix("ok ").unwrap_or_else(|| panic!("{answer}")))
+        .expect("the module list");
+    let editor = modules.as_array().and_then(|m| m.iter().find(|m| m["id"] == "apps/editor")).expect("the editor");
+    assert_eq!(editor["generation"], 2, "the new generation runs");
+
+    std::thread::sleep(Duration::from_millis(500));
+    let second = shots_dir().join("after-reload.png");
+    xvfb.screenshot(&second);
+    let second_colours = colours(&second);
+    assert!(second_colours > 16, "the screenshot after the reload is blank: {}", second.display());
+
+    writeln!(stdin, "quit").expect("send quit");
+    assert_eq!(next_line(&lines, Duration::from_secs(30)), "ok \"bye\"");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for playground") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "playground did not exit after quit");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "playground exited with {status}");
+}
