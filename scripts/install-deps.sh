@@ -4,8 +4,11 @@
 set -euo pipefail
 
 # Debian packages the build and the tests need beyond the base image. python3-venv: the MCP
-# tests run the Python `mcp` client from a virtualenv.
-PACKAGES=(pkg-config python3 python3-venv)
+# tests run the Python `mcp` client from a virtualenv. The window test runs the editor under
+# Xvfb with Mesa's software Vulkan (mesa-vulkan-drivers, libvulkan1; the egui_kittest UI
+# tests render with it too) and screenshots it with ImageMagick's `import`; winit's X11
+# backend needs libxkbcommon-x11-0.
+PACKAGES=(pkg-config python3 python3-venv xvfb xauth mesa-vulkan-drivers libvulkan1 imagemagick libxkbcommon-x11-0)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

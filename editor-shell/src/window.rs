@@ -92,7 +92,30 @@ struct Shell<'a> {
     changed: Arc<Mutex<Option<Instant>>>,
 }
 
-impl Shell<'_> {
+impl<'a> Shell<'a> {
+    fn new(
+        runtime: &'a Runtime,
+        paths: &'a Paths,
+        control: &'a mut Control,
+        next: &'a mut Next,
+        build_error: Option<String>,
+        changed: Arc<Mutex<Option<Instant>>>,
+    ) -> Shell<'a> {
+        Shell {
+            runtime,
+            paths,
+            control,
+            next,
+            build_error,
+            ui_error: None,
+            saved_generation: 0,
+            notice: None,
+            ready: false,
+            last_frame: Instant::now(),
+            changed,
+        }
+    }
+
     /// Why the fallback screen must show instead of the editor, if it must.
     fn editor_problem(&self, editor: Option<&ModuleInfo>) -> Option<String> {
         let Some(editor) = editor else {
@@ -170,6 +193,13 @@ impl Shell<'_> {
 
 impl eframe::App for Shell<'_> {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.frame(ui);
+    }
+}
+
+impl Shell<'_> {
+    /// One frame: messages, module code, the safe point, and the next repaint's schedule.
+    fn frame(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         // 1. The controllers' messages, at the safe point before any module code runs.
         while let Some(message) = self.control.try_recv() {
@@ -287,20 +317,7 @@ pub(crate) fn run(
         ..Default::default()
     };
     let mut next = Next::Continue;
-    let started = Instant::now();
-    let shell = Shell {
-        runtime,
-        paths,
-        control: &mut control,
-        next: &mut next,
-        build_error,
-        ui_error: None,
-        saved_generation: 0,
-        notice: None,
-        ready: false,
-        last_frame: started,
-        changed,
-    };
+    let shell = Shell::new(runtime, paths, &mut control, &mut next, build_error, changed);
     let result = eframe::run_native_ext(
         "Playground",
         native,
@@ -314,3 +331,7 @@ pub(crate) fn run(
     let next = if matches!(next, Next::Continue) { Next::Quit } else { next };
     control.finish(runtime, paths, &next)
 }
+
+#[cfg(test)]
+#[path = "window_tests.rs"]
+mod tests;

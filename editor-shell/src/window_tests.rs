@@ -1,0 +1,66 @@
+//! The shell's frame under egui_kittest (wgpu renderer, no display): the fallback screen
+//! when the editor does not load, and Roll back bringing the last good build back.
+
+use std::process::Command;
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use module_loader::Runtime;
+use playground_api::egui;
+use playground_tests::{Sandbox, build_all, profile_dir, workspace};
+
+use super::{EDITOR, Shell, last_good_path};
+use crate::control::{Control, Next, Options};
+use crate::workspace::Paths;
+
+fn build_editor() {
+    build_all();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut command = Command::new(cargo);
+    command.current_dir(workspace()).args(["build", "-p", "apps-editor"]);
+    if profile_dir().file_name().is_some_and(|n| n == "release") {
+        command.arg("--release");
+    }
+    let output = command.output().expect("cargo runs");
+    assert!(output.status.success(), "building the editor failed:\n{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[test]
+fn a_broken_editor_shows_the_fallback_and_roll_back_restores_the_last_good_one() {
+    build_editor();
+    let sandbox = Sandbox::with(&["core/types", "core/ecs", "systems/ecs", "plugins/movement", "apps/editor"]);
+    let library = sandbox.library(EDITOR);
+    let good = std::fs::read(&library).expect("the editor library");
+    // A build that is not even a library: the editor cannot load.
+    sandbox.replace_library(EDITOR, b"not a library");
+    let paths = Paths {
+        root: workspace(),
+        modules: sandbox.modules.clone(),
+        library_dir: sandbox.libs.clone(),
+        generations: sandbox.path().join("generations"),
+    };
+    // The last build that drew a frame, as an earlier run of the window kept it.
+    let last_good = last_good_path(&paths, &library);
+    std::fs::create_dir_all(last_good.parent().expect("a folder")).expect("create the folder");
+    std::fs::write(&last_good, &good).expect("keep the last good build");
+
+    let runtime = Runtime::new(paths.loader_config());
+    let options = Options { watch: false, restore: None, mcp: None };
+    let mut control = Control::start(&runtime, &paths, &options, std::io::Cursor::new(""), None).expect("start");
+    control.keep_running_at_end_of_input();
+    let mut next = Next::Continue;
+    let shell = Shell::new(&runtime, &paths, &mut control, &mut next, None, Default::default());
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, s: &mut Shell<'_>| s.frame(ui), shell);
+
+    assert!(h.query_by_label("The editor is not running").is_some(), "the fallback screen shows");
+    assert!(h.query_by_label_contains("The editor did not load").is_some(), "with the reason");
+    assert!(h.query_by_label("Timings and log").is_none(), "no editor panel");
+
+    h.get_by_label("Roll back to the last good version").click();
+    h.run();
+    assert!(h.query_by_label("The editor is not running").is_none(), "the fallback screen is gone");
+    assert!(h.query_by_label("Timings and log").is_some(), "the editor draws again");
+    assert_eq!(std::fs::read(&library).expect("the library"), good, "the good build is back in place");
+}
