@@ -7,7 +7,8 @@
 //! is on the stack. What must survive the editor's own reload (selection, open panels, the
 //! chart range, the log filter) is its saved state; panel sizes and scroll offsets are egui's
 //! own types in the shell's egui memory, which the reload does not touch. The editor stores
-//! none of its own types in egui memory (DESIGN.md rule 4).
+//! none of its own types in egui memory, and clears egui_plot's when a new generation starts
+//! (DESIGN.md rule 4).
 
 mod graph;
 mod inspector;
@@ -73,6 +74,8 @@ struct Editor {
     id: String,
     /// The answer to the last Reload request, shown in the top bar.
     notice: Option<Result<String, String>>,
+    /// Whether this instance has not drawn yet (see [`Module::ui`]).
+    fresh: bool,
 }
 
 impl Editor {
@@ -123,7 +126,7 @@ fn moved(history: &[ReloadRecord]) -> Vec<String> {
 
 impl Module for Editor {
     fn create() -> Self {
-        Editor { state: UiState::default(), host: None, id: String::new(), notice: None }
+        Editor { state: UiState::default(), host: None, id: String::new(), notice: None, fresh: true }
     }
 
     fn initialize(&mut self, ctx: &Context) -> Result<(), String> {
@@ -154,6 +157,13 @@ impl Module for Editor {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui) {
+        if self.fresh {
+            // egui_plot keeps its plot memory in egui memory, keyed by a type compiled into
+            // this library; a new generation starts without the old one's (DESIGN.md rule 4).
+            // Nothing is lost: the chart's range is part of the editor's saved state.
+            ui.ctx().data_mut(|d| d.remove_by_type::<egui_plot::PlotMemory>());
+            self.fresh = false;
+        }
         let Some(host) = self.host.clone() else {
             egui::CentralPanel::default().show(ui, |ui| ui.label("The editor was not initialized."));
             return;

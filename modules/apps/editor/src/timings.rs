@@ -1,7 +1,8 @@
-//! Reload timings: a stacked bar per reload (its phases) over time, and the table of every
-//! reload with its per-phase times and outcome, newest first.
+//! Reload timings: a stacked bar per reload (its phases) over time, drawn with egui_plot,
+//! and the table of every reload with its per-phase times and outcome, newest first.
 
-use playground_api::egui::{self, Align2, Color32, FontId, Rect, RichText, Sense, Stroke, Vec2};
+use egui_plot::{Bar, BarChart, Legend, Plot};
+use playground_api::egui::{self, Color32, RichText};
 use playground_api::host::{PhaseTimings, ReloadOutcome, ReloadRecord};
 
 /// The phases of a reload with the colours the chart uses for them (build is drawn apart:
@@ -31,51 +32,36 @@ fn outcome(record: &ReloadRecord) -> RichText {
     }
 }
 
+/// A stacked bar per reload (x: its sequence number), one colour per phase, in ms.
 fn chart(ui: &mut egui::Ui, history: &[ReloadRecord], last: usize) {
     let shown = &history[history.len().saturating_sub(last)..];
-    let (response, painter) = ui.allocate_painter(Vec2::new(ui.available_width(), 110.0), Sense::hover());
-    let area = response.rect.shrink2(Vec2::new(44.0, 12.0));
-    painter.rect_stroke(area, 0.0, Stroke::new(1.0, ui.visuals().weak_text_color()), egui::StrokeKind::Inside);
-    let max_us = shown.iter().map(|r| phase_us(&r.timings).iter().sum::<u64>()).max().unwrap_or(0).max(1);
-    painter.text(
-        area.left_top() - Vec2::new(4.0, 0.0),
-        Align2::RIGHT_TOP,
-        format!("{} ms", ms(max_us)),
-        FontId::proportional(10.0),
-        ui.visuals().text_color(),
-    );
-    painter.text(
-        area.left_bottom() - Vec2::new(4.0, 0.0),
-        Align2::RIGHT_BOTTOM,
-        "0",
-        FontId::proportional(10.0),
-        ui.visuals().text_color(),
-    );
-    if shown.is_empty() {
-        painter.text(
-            area.center(),
-            Align2::CENTER_CENTER,
-            "No reloads yet",
-            FontId::proportional(13.0),
-            ui.visuals().weak_text_color(),
-        );
-        return;
+    let mut charts: Vec<BarChart> = Vec::new();
+    for (i, (name, color)) in PHASES.iter().enumerate() {
+        let bars: Vec<Bar> = shown
+            .iter()
+            .map(|r| Bar::new(r.seq as f64, phase_us(&r.timings)[i] as f64 / 1000.0).width(0.7).name(name))
+            .collect();
+        let below: Vec<&BarChart> = charts.iter().collect();
+        let chart = BarChart::new(*name, bars).color(*color).stack_on(&below);
+        charts.push(chart);
     }
-    let slot = area.width() / last.max(shown.len()) as f32;
-    for (i, record) in shown.iter().enumerate() {
-        let x = area.left() + i as f32 * slot;
-        let mut bottom = area.bottom();
-        for ((_, color), us) in PHASES.iter().zip(phase_us(&record.timings)) {
-            let height = area.height() * us as f32 / max_us as f32;
-            let bar =
-                Rect::from_min_max(egui::pos2(x + slot * 0.15, bottom - height), egui::pos2(x + slot * 0.85, bottom));
-            painter.rect_filled(bar, 0.0, *color);
-            bottom -= height;
-        }
-        if record.outcome != ReloadOutcome::Swapped {
-            painter.circle_filled(egui::pos2(x + slot / 2.0, area.top() + 5.0), 3.0, Color32::LIGHT_RED);
-        }
-    }
+    // A fixed view the user changes with the "last N reloads" control (saved with the
+    // editor's state), so no pan or zoom state lives in egui memory.
+    Plot::new("reload_timings_chart")
+        .height(130.0)
+        .legend(Legend::default())
+        .x_axis_label("reload #")
+        .y_axis_label("ms")
+        .allow_zoom(false)
+        .allow_drag(false)
+        .allow_scroll(false)
+        .allow_boxed_zoom(false)
+        .allow_double_click_reset(false)
+        .show(ui, |plot| {
+            for chart in charts {
+                plot.bar_chart(chart);
+            }
+        });
 }
 
 /// Draws the chart (over the `last` reloads, which the user can change) and the table.
@@ -85,9 +71,6 @@ pub(crate) fn show(ui: &mut egui::Ui, history: &[ReloadRecord], last: &mut usize
         ui.label("Chart shows the last");
         ui.add(egui::DragValue::new(last).range(5..=1000));
         ui.label("reloads:");
-        for (name, color) in PHASES {
-            ui.colored_label(color, format!("■ {name}"));
-        }
     });
     chart(ui, history, *last);
     ui.separator();
