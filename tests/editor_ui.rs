@@ -5,8 +5,8 @@
 #[path = "common/editor.rs"]
 mod editor;
 
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use egui_kittest::{Harness, SnapshotOptions};
 use module_loader::Runtime;
 use playground_api::egui;
 use playground_api::host::ReloadOutcome;
@@ -90,4 +90,14 @@ fn the_editor_reloads_itself_between_frames_and_keeps_its_ui_state() {
     // the log panel's filter is still there.
     assert!(h.query_by_label("Select a module in the graph.").is_none());
     assert!(h.query_by_label("Filter:").is_some(), "the Log tab is still open");
+}
+
+#[test]
+fn snapshot_of_the_editor_at_rest() {
+    // Deterministic: the demo modules, nothing selected, no reloads yet, no temp paths shown.
+    let (_sandbox, runtime) = editor_sandbox();
+    let mut h = harness(runtime);
+    h.run();
+    // `cargo test` runs in tests/; UPDATE_SNAPSHOTS=1 rewrites the PNG after a deliberate change.
+    h.snapshot_options("editor_at_rest", &SnapshotOptions::new().output_path("snapshots"));
 }

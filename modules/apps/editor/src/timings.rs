@@ -35,6 +35,10 @@ fn outcome(record: &ReloadRecord) -> RichText {
 /// A stacked bar per reload (x: its sequence number), one colour per phase, in ms.
 fn chart(ui: &mut egui::Ui, history: &[ReloadRecord], last: usize) {
     let shown = &history[history.len().saturating_sub(last)..];
+    if shown.is_empty() {
+        ui.add_sized([ui.available_width(), 130.0], egui::Label::new(RichText::new("No reloads yet.").weak()));
+        return;
+    }
     let mut charts: Vec<BarChart> = Vec::new();
     for (i, (name, color)) in PHASES.iter().enumerate() {
         let bars: Vec<Bar> = shown
