@@ -213,7 +213,8 @@ impl Shell<'_> {
         }
 
         // 2. Module code: tick, then every apps module's UI, the editor unless it is broken.
-        let dt = self.last_frame.elapsed().as_secs_f32();
+        // Frames stop while idle: a module's first tick after a pause gets at most 0.1 s.
+        let dt = self.last_frame.elapsed().as_secs_f32().min(0.1);
         self.last_frame = Instant::now();
         self.runtime.tick(dt);
         let modules = self.runtime.modules();
@@ -297,9 +298,22 @@ pub(crate) fn run(
     build_error: Option<String>,
 ) -> Result<(), String> {
     let ctx = egui::Context::default();
-    let waker: Waker = {
+    // Every wake goes through one thread: a log line may be written on the main thread while
+    // egui holds its context lock, and asking for a repaint there would wait for that lock.
+    let (wake, wakes) = std::sync::mpsc::channel::<()>();
+    {
         let ctx = ctx.clone();
-        Arc::new(move || ctx.request_repaint())
+        std::thread::spawn(move || {
+            for () in wakes {
+                ctx.request_repaint();
+            }
+        });
+    }
+    let waker: Waker = {
+        let wake = Mutex::new(wake);
+        Arc::new(move || {
+            let _ = wake.lock().unwrap_or_else(PoisonError::into_inner).send(());
+        })
     };
     playground_api::log::set_waker(Arc::clone(&waker));
     let mut control =
@@ -325,7 +339,7 @@ pub(crate) fn run(
         Box::new(move |_cc| Ok(Box::new(shell) as Box<dyn eframe::App + '_>)),
     );
     if let Err(e) = result {
-        return Err(format!("the window failed: {e}"));
+        return Err(format!("the window failed: {e} (no display? `playground --headless` runs without one)"));
     }
     // Closed by the user (not by `quit` or `restart`): quit.
     let next = if matches!(next, Next::Continue) { Next::Quit } else { next };
