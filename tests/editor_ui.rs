@@ -101,3 +101,27 @@ fn snapshot_of_the_editor_at_rest() {
     // `cargo test` runs in tests/; UPDATE_SNAPSHOTS=1 rewrites the PNG after a deliberate change.
     h.snapshot_options("editor_at_rest", &SnapshotOptions::new().output_path("snapshots"));
 }
+
+#[test]
+fn the_log_panel_shows_tracing_events_filtered_by_level() {
+    // The shell's subscriber, as far as the log panel is concerned: the api's buffer.
+    static SUBSCRIBER: std::sync::Once = std::sync::Once::new();
+    SUBSCRIBER.call_once(|| {
+        use playground_api::tracing_subscriber::layer::SubscriberExt as _;
+        let subscriber = playground_api::tracing_subscriber::registry().with(playground_api::log::layer());
+        playground_api::tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+    });
+    let (_sandbox, runtime) = editor_sandbox();
+    playground_api::tracing::warn!("a warning for the log panel");
+    playground_api::tracing::info!("some information for the log panel");
+    let mut h = harness(runtime);
+    h.get_by_label("Log").click();
+    h.run();
+    assert!(h.query_by_label_contains("a warning for the log panel").is_some());
+    assert!(h.query_by_label_contains("some information for the log panel").is_some());
+
+    h.get_by_label("WARN").click();
+    h.run();
+    assert!(h.query_by_label_contains("a warning for the log panel").is_some(), "warnings stay");
+    assert!(h.query_by_label_contains("some information for the log panel").is_none(), "info is filtered out");
+}
