@@ -3,6 +3,7 @@
 //! (`cargo_metadata`); progress (units done / total) from cargo's own progress line, which
 //! it prints to stderr when told to even without a terminal.
 
+use std::collections::BTreeMap;
 use std::io::{BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -32,6 +33,54 @@ fn parse_progress(line: &str) -> Option<Progress> {
     Some(Progress { done: done.parse().ok()?, total: total.parse().ok()? })
 }
 
+/// The rustc command (a line for `sh -c`, environment included) cargo last ran for each
+/// crate, by crate name: what the rustc fast path re-runs.
+pub type Invocations = BTreeMap<String, String>;
+
+/// Turns one of rustc's diagnostics into ours; `None` for notes and help on their own.
+pub(crate) fn convert(d: &cargo_metadata::diagnostic::Diagnostic) -> Option<Diagnostic> {
+    if !matches!(d.level, DiagnosticLevel::Error | DiagnosticLevel::Warning | DiagnosticLevel::Ice) {
+        return None;
+    }
+    let primary = d.spans.iter().find(|s| s.is_primary).or(d.spans.first());
+    Some(Diagnostic {
+        level: level_name(&d.level),
+        message: d.message.clone(),
+        file: primary.map(|s| s.file_name.clone()),
+        line: primary.map_or(0, |s| u32::try_from(s.line_start).unwrap_or(0)),
+        column: primary.map_or(0, |s| u32::try_from(s.column_start).unwrap_or(0)),
+        rendered: strip_ansi(d.rendered.as_deref().unwrap_or(&d.message)),
+    })
+}
+
+/// Removes terminal colour codes (rustc renders with them when cargo asks it to).
+pub(crate) fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // ESC [ parameters final-letter
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Reads the crate name and command out of a `cargo -vv` line "     Running `...rustc --crate-name x ...`".
+fn parse_running(line: &str) -> Option<(String, String)> {
+    let command = line.trim().strip_prefix("Running `")?.strip_suffix('`')?;
+    let mut words = command.split_whitespace();
+    words.find(|w| *w == "--crate-name")?;
+    let name = words.next()?.to_owned();
+    Some((name, command.to_owned()))
+}
+
 fn level_name(level: &DiagnosticLevel) -> String {
     match level {
         DiagnosticLevel::Ice => "internal compiler error",
@@ -52,7 +101,20 @@ pub fn build(
     modules: &[String],
     packages: &[String],
     release: bool,
+    on_progress: impl FnMut(Progress),
+) -> BuildOutcome {
+    build_recording(workspace, modules, packages, release, on_progress, None)
+}
+
+/// [`build`], also recording in `record` the rustc command cargo ran for each of `packages`
+/// it compiled (cargo is run with `-vv` for that).
+pub fn build_recording(
+    workspace: &Path,
+    modules: &[String],
+    packages: &[String],
+    release: bool,
     mut on_progress: impl FnMut(Progress),
+    record: Option<&mut Invocations>,
 ) -> BuildOutcome {
     let started = Instant::now();
     let mut outcome =
@@ -72,6 +134,9 @@ pub fn build(
     command.current_dir(workspace).args(["build", "--lib", "--message-format=json"]);
     if release {
         command.arg("--release");
+    }
+    if record.is_some() {
+        command.arg("-vv");
     }
     for package in packages {
         command.arg("-p").arg(package);
@@ -128,19 +193,10 @@ pub fn build(
             while let Ok(p) = progress_rx.try_recv() {
                 on_progress(p);
             }
-            if let Message::CompilerMessage(m) = message {
-                let d = m.message;
-                if matches!(d.level, DiagnosticLevel::Error | DiagnosticLevel::Warning | DiagnosticLevel::Ice) {
-                    let primary = d.spans.iter().find(|s| s.is_primary).or(d.spans.first());
-                    outcome.diagnostics.push(Diagnostic {
-                        level: level_name(&d.level),
-                        message: d.message.clone(),
-                        file: primary.map(|s| s.file_name.clone()),
-                        line: primary.map_or(0, |s| u32::try_from(s.line_start).unwrap_or(0)),
-                        column: primary.map_or(0, |s| u32::try_from(s.column_start).unwrap_or(0)),
-                        rendered: d.rendered.clone().unwrap_or(d.message),
-                    });
-                }
+            if let Message::CompilerMessage(m) = message
+                && let Some(d) = convert(&m.message)
+            {
+                outcome.diagnostics.push(d);
             }
         }
     }
@@ -150,6 +206,14 @@ pub fn build(
     let status = child.wait();
     let stderr_text = stderr_reader.join().unwrap_or_default();
     outcome.success = status.as_ref().is_ok_and(|s| s.success());
+    if let Some(record) = record {
+        let wanted: Vec<String> = packages.iter().map(|p| p.replace('-', "_")).collect();
+        for (name, command) in stderr_text.lines().filter_map(parse_running) {
+            if wanted.contains(&name) {
+                record.insert(name, command);
+            }
+        }
+    }
     if !outcome.success && !outcome.diagnostics.iter().any(|d| d.level == "error") {
         // Not a compiler error: cargo itself failed. Keep its last words.
         let tail: Vec<&str> = stderr_text.lines().filter(|l| l.contains("error")).collect();
@@ -165,6 +229,16 @@ pub fn build(
 #[cfg(test)]
 mod tests {
     use super::{Progress, parse_progress};
+
+    #[test]
+    fn reads_rustc_commands_and_strips_colours() {
+        let line =
+            "     Running `CARGO_PKG_NAME=fx-counter /bin/rustc --crate-name fx_counter --edition=2024 src/lib.rs`";
+        let (name, command) = super::parse_running(line).expect("a running line");
+        assert_eq!(name, "fx_counter");
+        assert!(command.starts_with("CARGO_PKG_NAME=fx-counter /bin/rustc"));
+        assert_eq!(super::strip_ansi("\u{1b}[0m\u{1b}[1m\u{1b}[38;5;9merror\u{1b}[0m: oops"), "error: oops");
+    }
 
     #[test]
     fn reads_cargo_progress_lines() {

@@ -7,7 +7,8 @@
 //! - [`runtime`] runs the modules and implements the api's `Host` for them.
 //! - [`scaffold`] writes a new module crate from a template.
 //! - [`cargo`] builds module crates; [`live`] watches their sources and swaps rebuilt
-//!   modules in at the safe point.
+//!   modules in at the safe point; [`rustc`] is its fast path, re-running the rustc command
+//!   cargo used last time when only a module's own sources changed.
 //!
 //! The loader knows nothing about windows, egui or the editor: it is driven by the shell
 //! (or a test) through [`Runtime`], at safe points the shell chooses.
@@ -21,6 +22,7 @@ pub mod library;
 pub mod live;
 pub mod manifest;
 pub mod runtime;
+pub mod rustc;
 pub mod scaffold;
 
 pub use error::{Error, ErrorKind, Result};

@@ -8,10 +8,15 @@
 //! build succeeds, the changed modules and their dependents reload as one transaction at the
 //! next [`LiveEdit::poll`]; when it fails, its diagnostics are kept and nothing is touched.
 //! An edit of `modules/core/api` cannot be swapped: it is reported as a restart.
+//!
+//! Fast path: every cargo build records the rustc command it ran for each module crate. When
+//! the next changes touch only the sources of dylib modules (no `Cargo.toml`, no contract),
+//! those commands are re-run directly ([`crate::rustc`]), which skips cargo's overhead.
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use notify::{EventKind, RecursiveMode};
@@ -19,10 +24,11 @@ use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, ne
 use playground_api::host::{BuildOutcome, BuildStatus, ReloadRecord};
 use playground_api::tracing;
 
-use crate::cargo::{self, Progress};
+use crate::cargo::{self, Invocations, Progress};
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Layer;
 use crate::runtime::Runtime;
+use crate::rustc::{self, FastBuild};
 
 /// How long the watcher waits for a file to be quiet before reporting it.
 const DEBOUNCE: Duration = Duration::from_millis(25);
@@ -34,6 +40,34 @@ pub enum Change {
     Module(String),
     /// The immortal api crate: only a restart picks it up.
     Api,
+}
+
+/// Rebuilds each module with its recorded rustc command. `Err` means "use cargo instead".
+fn rebuild_directly(
+    workspace: &Path,
+    modules: &[String],
+    packages: &[String],
+    fast: &[(String, PathBuf)],
+) -> std::result::Result<BuildOutcome, String> {
+    let started = Instant::now();
+    let mut outcome =
+        BuildOutcome { modules: modules.to_vec(), packages: packages.to_vec(), ..BuildOutcome::default() };
+    outcome.success = true;
+    for (command, library) in fast {
+        match rustc::rebuild(workspace, command, library) {
+            FastBuild::Built(warnings) => outcome.diagnostics.extend(warnings),
+            FastBuild::Failed(errors) => {
+                outcome.success = false;
+                outcome.diagnostics.extend(errors);
+            }
+            FastBuild::Unusable(why) => return Err(why),
+        }
+    }
+    outcome.diagnostics.sort_by_key(|d| d.level != "error");
+    outcome.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    outcome.finished_at =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+    Ok(outcome)
 }
 
 /// Whether a file name is an editor's swap, backup or temp file.
@@ -104,6 +138,13 @@ pub struct LiveEdit {
     last_change: Option<Instant>,
     build: Option<RunningBuild>,
     status: BuildStatus,
+    /// The rustc command of each module crate's last cargo build, for the fast path.
+    invocations: Arc<Mutex<Invocations>>,
+    /// A change since the last build that only cargo can handle (a `Cargo.toml`, a module
+    /// folder appearing or going).
+    needs_cargo: bool,
+    /// Builds that took the rustc fast path.
+    pub fast_builds: u32,
     /// How long changes must be quiet before a build starts (after the watcher's debounce).
     pub settle: Duration,
     /// Builds started since the watcher started.
@@ -129,6 +170,9 @@ impl LiveEdit {
             last_change: None,
             build: None,
             status: BuildStatus::default(),
+            invocations: Arc::new(Mutex::new(Invocations::new())),
+            needs_cargo: true,
+            fast_builds: 0,
             settle: Duration::from_millis(10),
             builds: 0,
         })
@@ -173,6 +217,9 @@ impl LiveEdit {
                 for path in &event.paths {
                     match classify(&self.modules_root, path) {
                         Some(Change::Module(id)) => {
+                            let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                            let source = file.ends_with(".rs") || file == "module.toml";
+                            self.needs_cargo |= !source;
                             self.pending.insert(id);
                             self.last_change = Some(Instant::now());
                         }
@@ -250,13 +297,60 @@ impl LiveEdit {
                 return;
             }
         };
+        // The fast path: each changed module is a dylib whose rustc command we know.
+        let fast: Option<Vec<(String, PathBuf)>> = if self.needs_cargo {
+            None
+        } else {
+            let graph = runtime.resolve().ok();
+            let known = self.invocations.lock().map(|i| i.clone()).unwrap_or_default();
+            present
+                .iter()
+                .map(|id| {
+                    let library = graph.as_ref()?.get(id)?.library.clone()?;
+                    let stem = library.file_stem()?.to_str()?.strip_prefix("lib")?.to_owned();
+                    Some((known.get(&stem)?.clone(), library))
+                })
+                .collect()
+        };
+        self.needs_cargo = false;
         let (outcome_tx, outcome) = channel();
         let (progress_tx, progress) = channel();
         let (workspace, release, modules) = (self.workspace.clone(), self.release, present.clone());
+        let invocations = Arc::clone(&self.invocations);
+        if fast.is_some() {
+            self.fast_builds += 1;
+        }
         std::thread::spawn(move || {
-            let result = cargo::build(&workspace, &modules, &packages, release, |p| {
-                let _ = progress_tx.send(p);
-            });
+            let started = Instant::now();
+            if let Some(fast) = fast {
+                match rebuild_directly(&workspace, &modules, &packages, &fast) {
+                    Ok(outcome) => {
+                        tracing::info!(
+                            "rebuilt {} with rustc directly in {:.0} ms",
+                            modules.join(", "),
+                            outcome.duration_ms
+                        );
+                        let _ = outcome_tx.send(outcome);
+                        return;
+                    }
+                    Err(why) => tracing::info!("rustc fast path not usable ({why}); building with cargo"),
+                }
+            }
+            let mut recorded = Invocations::new();
+            let mut result = cargo::build_recording(
+                &workspace,
+                &modules,
+                &packages,
+                release,
+                |p| {
+                    let _ = progress_tx.send(p);
+                },
+                Some(&mut recorded),
+            );
+            if let Ok(mut known) = invocations.lock() {
+                known.extend(recorded);
+            }
+            result.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
             let _ = outcome_tx.send(result);
         });
         self.builds += 1;
