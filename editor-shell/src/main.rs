@@ -54,12 +54,11 @@ struct Cli {
     /// Do not watch the modules' sources (no live edit).
     #[arg(long)]
     no_watch: bool,
-    /// Serve MCP on stdin/stdout (then they carry only MCP). Runs headless until the window
-    /// exists.
+    /// Serve MCP on stdin/stdout (then they carry only MCP). Runs headless.
     #[arg(long, value_enum, value_name = "TRANSPORT")]
     mcp: Option<McpMode>,
     /// Serve MCP over streamable HTTP at http://ADDR/mcp; loopback only (e.g. 127.0.0.1:8123)
-    /// unless --mcp-allow-remote. Runs headless until the window exists.
+    /// unless --mcp-allow-remote. Beside the window, or headless with --headless.
     #[arg(long, value_name = "ADDR", conflicts_with = "mcp")]
     mcp_http: Option<SocketAddr>,
     /// Let --mcp-http listen on a network interface, not just loopback. Anyone who reaches it
@@ -115,7 +114,8 @@ fn run(cli: Cli) -> Result<(), String> {
             workspace::print(&out);
             Ok(())
         }
-        None if cli.headless || cli.mcp.is_some() || cli.mcp_http.is_some() => {
+        // MCP over stdio takes stdout, so it runs headless; MCP over HTTP serves the window too.
+        None if cli.headless || cli.mcp.is_some() => {
             if !cli.no_build {
                 paths.build_modules(&runtime)?;
             }
@@ -134,7 +134,8 @@ fn run(cli: Cli) -> Result<(), String> {
             if let Some(error) = &build_error {
                 tracing::error!("{error}");
             }
-            let options = control::Options { watch: !cli.no_watch, restore: cli.restore_state, mcp: None };
+            let mcp = cli.mcp_http.map(|addr| mcp::Transport::Http { addr, remote: cli.mcp_allow_remote });
+            let options = control::Options { watch: !cli.no_watch, restore: cli.restore_state, mcp };
             window::run(&runtime, &paths, &options, build_error)
         }
     }

@@ -51,8 +51,13 @@ fn chart(ui: &mut egui::Ui, history: &[ReloadRecord], last: usize) {
     }
     // A fixed view the user changes with the "last N reloads" control (saved with the
     // editor's state), so no pan or zoom state lives in egui memory.
+    // The x range always spans `last` reloads, ending at the newest.
+    let newest = shown.last().map_or(0.0, |r| r.seq as f64);
     Plot::new("reload_timings_chart")
         .height(130.0)
+        .include_x(newest + 0.5)
+        .include_x(newest + 0.5 - last as f64)
+        .include_y(0.0)
         .legend(Legend::default())
         .x_axis_label("reload #")
         .y_axis_label("ms")
