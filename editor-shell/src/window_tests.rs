@@ -1,33 +1,19 @@
 //! The shell's frame under egui_kittest (wgpu renderer, no display): the fallback screen
 //! when the editor does not load, and Roll back bringing the last good build back.
 
-use std::process::Command;
-
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use module_loader::Runtime;
 use playground_api::egui;
-use playground_tests::{Sandbox, build_all, profile_dir, workspace};
+use playground_tests::{Sandbox, build_all, workspace};
 
 use super::{EDITOR, Shell, last_good_path};
 use crate::control::{Control, Next, Options};
 use crate::workspace::Paths;
 
-fn build_editor() {
-    build_all();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut command = Command::new(cargo);
-    command.current_dir(workspace()).args(["build", "-p", "apps-editor"]);
-    if profile_dir().file_name().is_some_and(|n| n == "release") {
-        command.arg("--release");
-    }
-    let output = command.output().expect("cargo runs");
-    assert!(output.status.success(), "building the editor failed:\n{}", String::from_utf8_lossy(&output.stderr));
-}
-
 #[test]
 fn a_broken_editor_shows_the_fallback_and_roll_back_restores_the_last_good_one() {
-    build_editor();
+    build_all();
     let sandbox = Sandbox::with(&["core/types", "core/ecs", "systems/ecs", "plugins/movement", "apps/editor"]);
     let library = sandbox.library(EDITOR);
     let good = std::fs::read(&library).expect("the editor library");

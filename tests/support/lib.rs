@@ -28,8 +28,9 @@ pub fn profile_dir() -> PathBuf {
 }
 
 /// Every package the tests load, and the shell binary.
-const PACKAGES: [&str; 10] = [
+const PACKAGES: [&str; 11] = [
     "editor-shell",
+    "apps-editor",
     "systems-ecs",
     "plugins-movement",
     "fx-probe",
