@@ -7,14 +7,12 @@
 #[path = "common/editor.rs"]
 mod editor;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
-use playground_api::serde_json::{self, Value};
-use playground_tests::{profile_dir, workspace};
+use playground_tests::{Shell, profile_dir, workspace};
 
 fn installed(program: &str) -> bool {
     Command::new("sh").args(["-c", &format!("command -v {program}")]).output().is_ok_and(|o| o.status.success())
@@ -69,10 +67,6 @@ fn colours(png: &Path) -> u64 {
     String::from_utf8_lossy(&output.stdout).trim().parse().unwrap_or(0)
 }
 
-fn next_line(lines: &Receiver<String>, timeout: Duration) -> String {
-    lines.recv_timeout(timeout).expect("playground answers in time")
-}
-
 fn shots_dir() -> PathBuf {
     let dir = workspace().join("target/window-test");
     std::fs::create_dir_all(&dir).expect("a folder for the screenshots");
@@ -93,7 +87,8 @@ fn the_editor_opens_draws_reloads_itself_and_quits_under_xvfb() {
     std::fs::set_permissions(&runtime_dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).expect("chmod");
 
     let started = Instant::now();
-    let mut child = Command::new(profile_dir().join("playground"))
+    let mut command = Command::new(profile_dir().join("playground"));
+    command
         .args(["--no-build", "--no-watch", "--modules"])
         .arg(&sandbox.modules)
         .arg("--library-dir")
@@ -102,27 +97,9 @@ fn the_editor_opens_draws_reloads_itself_and_quits_under_xvfb() {
         .env("XDG_RUNTIME_DIR", &runtime_dir)
         // A fresh place for eframe's saved window and egui memory.
         .env("HOME", home.path())
-        .env("XDG_DATA_HOME", home.path().join("data"))
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start playground");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let stdout = child.stdout.take().expect("stdout");
-    let (send, lines) = channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if send.send(line).is_err() {
-                break;
-            }
-        }
-    });
-
+        .env("XDG_DATA_HOME", home.path().join("data"));
     // `ready` comes after the first frame the editor drew.
-    assert_eq!(next_line(&lines, Duration::from_secs(60)), "ready");
+    let mut shell = Shell::spawn(command);
     let first_frame = started.elapsed();
     eprintln!("cold start to the first editor frame: {:.0} ms", first_frame.as_secs_f64() * 1000.0);
     std::thread::sleep(Duration::from_millis(500));
@@ -133,16 +110,10 @@ fn the_editor_opens_draws_reloads_itself_and_quits_under_xvfb() {
 
     // A new build of the editor (same code, new file), reloaded through the control path.
     sandbox.touch_library("apps/editor");
-    writeln!(stdin, "reload apps/editor").expect("send a command");
-    let answer = next_line(&lines, Duration::from_secs(30));
-    let record: Value = serde_json::from_str(answer.strip_prefix("ok ").unwrap_or_else(|| panic!("{answer}")))
-        .expect("a reload record");
+    let record = shell.ok("reload apps/editor");
     assert_eq!(record["outcome"]["kind"], "swapped", "{record}");
     eprintln!("editor reload: {} us", record["timings"]["total_us"]);
-    writeln!(stdin, "modules").expect("send a command");
-    let answer = next_line(&lines, Duration::from_secs(30));
-    let modules: Value = serde_json::from_str(answer.strip_prefix("ok ").unwrap_or_else(|| panic!("{answer}")))
-        .expect("the module list");
+    let modules = shell.ok("modules");
     let editor = modules.as_array().and_then(|m| m.iter().find(|m| m["id"] == "apps/editor")).expect("the editor");
     assert_eq!(editor["generation"], 2, "the new generation runs");
 
@@ -152,15 +123,5 @@ fn the_editor_opens_draws_reloads_itself_and_quits_under_xvfb() {
     let second_colours = colours(&second);
     assert!(second_colours > 16, "the screenshot after the reload is blank: {}", second.display());
 
-    writeln!(stdin, "quit").expect("send quit");
-    assert_eq!(next_line(&lines, Duration::from_secs(30)), "ok \"bye\"");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for playground") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "playground did not exit after quit");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(status.success(), "playground exited with {status}");
+    assert!(shell.quit(), "playground did not exit cleanly after quit");
 }

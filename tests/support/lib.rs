@@ -258,7 +258,9 @@ impl Shell {
         Shell::spawn(command)
     }
 
-    fn spawn(mut command: Command) -> Shell {
+    /// Starts `command` (a `playground` invocation) with piped stdin/stdout and waits for its
+    /// `ready` line. `RUST_LOG` defaults to `warn`.
+    pub fn spawn(mut command: Command) -> Shell {
         let mut child = command
             .env("RUST_LOG", "warn")
             .stdin(Stdio::piped())

@@ -277,36 +277,31 @@ impl LiveEdit {
         if present.is_empty() {
             return;
         }
-        let packages = match runtime.resolve() {
-            Ok(graph) => {
-                let mut packages = BTreeSet::new();
-                for id in &present {
-                    for module in graph.reload_chain(id) {
-                        if let Some(source) = graph.get(&module).filter(|s| s.library.is_some()) {
-                            packages.insert(source.package.clone());
-                        }
-                    }
-                }
-                packages.into_iter().collect::<Vec<_>>()
-            }
+        let Ok(graph) = runtime.resolve() else {
             // A broken manifest: no build, but the reload reports the error with its file.
-            Err(_) => {
-                if let Ok(record) = runtime.reload_set(&present, 0) {
-                    events.push(LiveEvent::Reloaded(record));
-                }
-                return;
+            if let Ok(record) = runtime.reload_set(&present, 0) {
+                events.push(LiveEvent::Reloaded(record));
             }
+            return;
         };
+        let mut packages = BTreeSet::new();
+        for id in &present {
+            for module in graph.reload_chain(id) {
+                if let Some(source) = graph.get(&module).filter(|s| s.library.is_some()) {
+                    packages.insert(source.package.clone());
+                }
+            }
+        }
+        let packages: Vec<String> = packages.into_iter().collect();
         // The fast path: each changed module is a dylib whose rustc command we know.
         let fast: Option<Vec<(String, PathBuf)>> = if self.needs_cargo {
             None
         } else {
-            let graph = runtime.resolve().ok();
             let known = self.invocations.lock().map(|i| i.clone()).unwrap_or_default();
             present
                 .iter()
                 .map(|id| {
-                    let library = graph.as_ref()?.get(id)?.library.clone()?;
+                    let library = graph.get(id)?.library.clone()?;
                     let stem = library.file_stem()?.to_str()?.strip_prefix("lib")?.to_owned();
                     Some((known.get(&stem)?.clone(), library))
                 })
