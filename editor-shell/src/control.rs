@@ -13,7 +13,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
 use module_loader::Runtime;
-use module_loader::live::{LiveEdit, LiveEvent};
+use module_loader::live::{self, LiveEdit, LiveEvent};
 use playground_api::{serde_json, tracing};
 
 use crate::mcp;
@@ -33,6 +33,8 @@ pub(crate) enum Inbox {
     Mcp(mcp::Request),
     /// The MCP transport ended (for stdio: the client went away), and why.
     McpEnded(String),
+    /// Live edit has news (a change, progress, a finished build): reach the safe point now.
+    Wake,
 }
 
 /// Where an answer goes.
@@ -106,16 +108,26 @@ impl Control {
         for (id, why) in &report.failed {
             tracing::error!("{id} did not load: {why}");
         }
+        let (inbox, messages) = mpsc::channel::<Inbox>();
         let live = if options.watch {
+            // A window repaints on a wake; the headless loop gets a message that ends its wait.
+            let wake: live::Wake = match &waker {
+                Some(waker) => Arc::clone(waker),
+                None => {
+                    let inbox = inbox.clone();
+                    Arc::new(move || {
+                        let _ = inbox.send(Inbox::Wake);
+                    })
+                }
+            };
             Some(
-                LiveEdit::watch(&paths.root, &paths.modules, !cfg!(debug_assertions))
+                LiveEdit::watch(&paths.root, &paths.modules, !cfg!(debug_assertions), wake)
                     .map_err(|e| format!("live edit is off: {e}"))?,
             )
         } else {
             None
         };
 
-        let (inbox, messages) = mpsc::channel::<Inbox>();
         // With a waker, producers send through a forwarder that wakes the host after each
         // message; without one (headless) the loop blocks on the channel itself.
         let inbox: Sender<Inbox> = match waker {
@@ -223,6 +235,8 @@ impl Control {
                     return Next::Quit;
                 }
             }
+            // The safe point the caller runs next does the work.
+            Inbox::Wake => {}
             Inbox::McpEnded(why) => {
                 tracing::info!("the MCP server stopped: {why}");
                 if !self.lines {
@@ -263,6 +277,12 @@ impl Control {
             self.deliver(reply, answer);
         }
         changed
+    }
+
+    /// How soon the host must reach the safe point again without a wake (live edit's pending
+    /// changes settle then).
+    pub(crate) fn next_poll(&self) -> Option<Duration> {
+        self.live.as_ref().and_then(LiveEdit::next_poll)
     }
 
     /// Whether a build (live edit's or an operation's) is running.

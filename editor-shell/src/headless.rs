@@ -34,8 +34,19 @@ pub(crate) fn run(
     let mut last = Instant::now();
     let next = loop {
         // Every message is handled here, between ticks: the safe point.
-        let next = match control.recv(TICK.saturating_sub(last.elapsed())) {
+        let wait = TICK.saturating_sub(last.elapsed());
+        let next = match control.recv(control.next_poll().map_or(wait, |settle| settle.min(wait))) {
+            // Live edit has news, or its changes have settled: act now rather than at the next
+            // tick (a save's latency is what users feel).
+            Ok(Inbox::Wake) => {
+                control.safe_point(runtime);
+                continue;
+            }
             Ok(message) => control.handle(runtime, message),
+            Err(mpsc::RecvTimeoutError::Timeout) if control.next_poll().is_some_and(|d| d.is_zero()) => {
+                control.safe_point(runtime);
+                continue;
+            }
             Err(mpsc::RecvTimeoutError::Timeout) => Next::Continue,
             Err(mpsc::RecvTimeoutError::Disconnected) => Next::Quit,
         };

@@ -8,8 +8,8 @@
 //! editor is missing, did not build, did not load, or failed while drawing.
 //!
 //! Quiet when idle: frames are painted only when something asks for one: input, a message
-//! from a controller, a log line, a change in the modules folder (a watcher wakes the window
-//! so live edit can poll), or a build or reload in flight.
+//! from a controller, a log line, live edit's news (its watcher and builds wake the window so
+//! it can poll), or a build or reload in flight.
 
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -28,35 +28,8 @@ use crate::workspace::Paths;
 
 /// The editor module, the one whose absence the fallback screen covers.
 const EDITOR: &str = "apps/editor";
-/// How long after a change in the modules folder the window keeps polling live edit (its
-/// watcher debounces, then a build starts; `busy` covers the build itself).
-const AFTER_CHANGE: Duration = Duration::from_millis(1500);
 /// How often the window polls while something is in flight.
 const POLL: Duration = Duration::from_millis(30);
-
-/// Wakes the window on changes in the modules folder, so live edit is polled while idle
-/// costs nothing. Access events are ignored: builds read every source.
-fn watch_modules(modules: &Path, waker: Waker, changed: Arc<Mutex<Option<Instant>>>) -> Option<impl Sized> {
-    use playground_api::tracing::warn;
-    let handler = move |event: notify::Result<notify::Event>| {
-        if event.is_ok_and(|e| !matches!(e.kind, notify::EventKind::Access(_))) {
-            *changed.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
-            waker();
-        }
-    };
-    let mut watcher = match notify::recommended_watcher(handler) {
-        Ok(watcher) => watcher,
-        Err(e) => {
-            warn!("cannot watch {} to wake the window: {e}", modules.display());
-            return None;
-        }
-    };
-    if let Err(e) = notify::Watcher::watch(&mut watcher, modules, notify::RecursiveMode::Recursive) {
-        warn!("cannot watch {} to wake the window: {e}", modules.display());
-        return None;
-    }
-    Some(watcher)
-}
 
 /// Where the last editor build that drew a frame is kept, for Roll back.
 fn last_good_path(paths: &Paths, library: &Path) -> PathBuf {
@@ -89,7 +62,6 @@ struct Shell<'a> {
     notice: Option<String>,
     ready: bool,
     last_frame: Instant,
-    changed: Arc<Mutex<Option<Instant>>>,
 }
 
 impl<'a> Shell<'a> {
@@ -99,7 +71,6 @@ impl<'a> Shell<'a> {
         control: &'a mut Control,
         next: &'a mut Next,
         build_error: Option<String>,
-        changed: Arc<Mutex<Option<Instant>>>,
     ) -> Shell<'a> {
         Shell {
             runtime,
@@ -112,7 +83,6 @@ impl<'a> Shell<'a> {
             notice: None,
             ready: false,
             last_frame: Instant::now(),
-            changed,
         }
     }
 
@@ -281,10 +251,11 @@ impl Shell<'_> {
         if changed {
             ctx.request_repaint();
         }
-        let recently_changed =
-            self.changed.lock().unwrap_or_else(PoisonError::into_inner).is_some_and(|at| at.elapsed() < AFTER_CHANGE);
-        if self.control.busy() || recently_changed {
+        if self.control.busy() {
             ctx.request_repaint_after(POLL);
+        }
+        if let Some(settle) = self.control.next_poll() {
+            ctx.request_repaint_after(settle);
         }
     }
 }
@@ -316,11 +287,8 @@ pub(crate) fn run(
         })
     };
     playground_api::log::set_waker(Arc::clone(&waker));
-    let mut control =
-        Control::start(runtime, paths, options, BufReader::new(std::io::stdin()), Some(Arc::clone(&waker)))?;
+    let mut control = Control::start(runtime, paths, options, BufReader::new(std::io::stdin()), Some(waker))?;
     control.keep_running_at_end_of_input();
-    let changed = Arc::new(Mutex::new(None));
-    let _watcher = if options.watch { watch_modules(&paths.modules, waker, Arc::clone(&changed)) } else { None };
 
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -331,7 +299,7 @@ pub(crate) fn run(
         ..Default::default()
     };
     let mut next = Next::Continue;
-    let shell = Shell::new(runtime, paths, &mut control, &mut next, build_error, changed);
+    let shell = Shell::new(runtime, paths, &mut control, &mut next, build_error);
     let result = eframe::run_native_ext(
         "Playground",
         native,

@@ -35,7 +35,7 @@ fn a_broken_editor_shows_the_fallback_and_roll_back_restores_the_last_good_one()
     let mut control = Control::start(&runtime, &paths, &options, std::io::Cursor::new(""), None).expect("start");
     control.keep_running_at_end_of_input();
     let mut next = Next::Continue;
-    let shell = Shell::new(&runtime, &paths, &mut control, &mut next, None, Default::default());
+    let shell = Shell::new(&runtime, &paths, &mut control, &mut next, None);
     let mut h = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_ui_state(|ui, s: &mut Shell<'_>| s.frame(ui), shell);

@@ -1,13 +1,18 @@
 //! Live edit: watch module sources, build what changed, and swap it in at the safe point.
 //!
 //! A file watcher (notify, debounced to tens of milliseconds) reports changed paths; each is
-//! mapped to the module whose folder holds it (editor swap and temp files are ignored). Once
-//! the changes have settled, one cargo build runs on a background thread for every module
-//! the changes reach (the changed modules and their dependents); changes that arrive during
-//! a build wait for the next one, so a burst of saves costs at most two builds. When the
-//! build succeeds, the changed modules and their dependents reload as one transaction at the
-//! next [`LiveEdit::poll`]; when it fails, its diagnostics are kept and nothing is touched.
-//! An edit of `modules/core/api` cannot be swapped: it is reported as a restart.
+//! mapped to the module whose folder holds it (editor swap and temp files are ignored). One
+//! cargo build runs on a background thread for every module the changes reach (the changed
+//! modules and their dependents); changes that arrive during a build wait for the next one,
+//! so a burst of saves costs at most two builds. When the build succeeds, the changed modules
+//! and their dependents reload as one transaction at the next [`LiveEdit::poll`]; when it
+//! fails, its diagnostics are kept and nothing is touched. An edit of `modules/core/api`
+//! cannot be swapped: it is reported as a restart.
+//!
+//! The host does not poll on a timer: the watcher and the build thread call the host's
+//! [`Wake`] whenever they have something, the host polls at its next safe point, and
+//! [`LiveEdit::next_poll`] tells it when the pending changes will have settled. Every
+//! millisecond between a save and the swap is the user's waiting time.
 //!
 //! Fast path: every cargo build records the rustc command it ran for each module crate. When
 //! the next changes touch only the sources of dylib modules (no `Cargo.toml`, no contract),
@@ -30,8 +35,24 @@ use crate::manifest::Layer;
 use crate::runtime::Runtime;
 use crate::rustc::{self, FastBuild};
 
-/// How long the watcher waits for a file to be quiet before reporting it.
-const DEBOUNCE: Duration = Duration::from_millis(25);
+/// How long the watcher holds an event to fold repeats of it (an editor's save is several
+/// writes, or a write and a rename) into one. notify-debouncer-full delays each event by
+/// this much; it does not wait for quiet, so a long burst of saves leaks through it.
+const DEBOUNCE: Duration = Duration::from_millis(10);
+
+/// How long the modules folder must be quiet before a build starts, when the changes are
+/// part of a burst (a formatter, "save all", an assistant writing files, saves arriving while
+/// a build runs): this is what turns a burst into one build.
+const SETTLE: Duration = Duration::from_millis(20);
+
+/// A change that follows this much calm is a new edit, not part of a burst: its build starts
+/// as soon as the watcher reports it (leading edge), without [`SETTLE`]. A single save then
+/// costs only [`DEBOUNCE`] before rustc starts.
+const CALM: Duration = Duration::from_millis(200);
+
+/// Asks the host to reach its safe point soon and call [`LiveEdit::poll`] (a window repaints,
+/// the headless loop stops waiting). Called on the watcher's and the build's threads.
+pub type Wake = Arc<dyn Fn() + Send + Sync>;
 
 /// What a changed path means.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,8 +156,13 @@ pub struct LiveEdit {
     events: Receiver<DebounceEventResult>,
     _debouncer: Debouncer<notify::RecommendedWatcher, RecommendedCache>,
     pending: BTreeSet<String>,
+    /// When the last change arrived, for [`SETTLE`] and [`CALM`].
     last_change: Option<Instant>,
+    /// Whether the pending changes began after [`CALM`] with no build running: they build at
+    /// once instead of settling.
+    leading: bool,
     build: Option<RunningBuild>,
+    wake: Wake,
     status: BuildStatus,
     /// The rustc command of each module crate's last cargo build, for the fast path.
     invocations: Arc<Mutex<Invocations>>,
@@ -145,17 +171,25 @@ pub struct LiveEdit {
     needs_cargo: bool,
     /// Builds that took the rustc fast path.
     pub fast_builds: u32,
-    /// How long changes must be quiet before a build starts (after the watcher's debounce).
-    pub settle: Duration,
     /// Builds started since the watcher started.
     pub builds: u32,
 }
 
 impl LiveEdit {
-    /// Starts watching `modules_root`; builds run in `workspace` with cargo.
-    pub fn watch(workspace: &Path, modules_root: &Path, release: bool) -> Result<LiveEdit> {
+    /// Starts watching `modules_root`; builds run in `workspace` with cargo. `wake` is called
+    /// whenever a poll would find something new: a file change, build progress, a finished
+    /// build.
+    pub fn watch(workspace: &Path, modules_root: &Path, release: bool, wake: Wake) -> Result<LiveEdit> {
         let (tx, events) = channel();
-        let mut debouncer = new_debouncer(DEBOUNCE, Some(Duration::from_millis(5)), tx)
+        let on_change = {
+            let wake = Arc::clone(&wake);
+            move |result: DebounceEventResult| {
+                if tx.send(result).is_ok() {
+                    wake();
+                }
+            }
+        };
+        let mut debouncer = new_debouncer(DEBOUNCE, Some(Duration::from_millis(5)), on_change)
             .map_err(|e| Error::new(ErrorKind::Io, format!("cannot start the file watcher: {e}")))?;
         debouncer
             .watch(modules_root, RecursiveMode::Recursive)
@@ -168,12 +202,13 @@ impl LiveEdit {
             _debouncer: debouncer,
             pending: BTreeSet::new(),
             last_change: None,
+            leading: false,
             build: None,
+            wake,
             status: BuildStatus::default(),
             invocations: Arc::new(Mutex::new(Invocations::new())),
             needs_cargo: true,
             fast_builds: 0,
-            settle: Duration::from_millis(10),
             builds: 0,
         })
     }
@@ -185,20 +220,43 @@ impl LiveEdit {
 
     /// Marks modules as changed, as if their files had been saved.
     pub fn touch(&mut self, ids: impl IntoIterator<Item = String>) {
-        self.pending.extend(ids);
-        self.last_change = Some(Instant::now());
+        for id in ids {
+            self.changed(id);
+        }
+    }
+
+    /// When the host must poll again without being woken: when pending changes will have
+    /// settled (at once for a new edit after calm). `None` when only a wake can bring news
+    /// (nothing pending, or a build running).
+    pub fn next_poll(&self) -> Option<Duration> {
+        if self.build.is_some() || self.pending.is_empty() {
+            return None;
+        }
+        match self.last_change {
+            Some(at) if !self.leading => Some(SETTLE.saturating_sub(at.elapsed())),
+            _ => Some(Duration::ZERO),
+        }
+    }
+
+    /// Notes a change to module `id`: the first change after calm, with no build running,
+    /// starts a new edit whose build need not wait for [`SETTLE`].
+    fn changed(&mut self, id: String) {
+        let now = Instant::now();
+        if self.pending.is_empty() {
+            self.leading = self.build.is_none() && self.last_change.is_none_or(|at| now - at >= CALM);
+        }
+        self.pending.insert(id);
+        self.last_change = Some(now);
     }
 
     /// The safe-point step: takes in file changes, finishes a build (and swaps its result in),
-    /// and starts the next build when changes are pending and have settled.
+    /// and starts the next build when changes are pending and have settled ([`SETTLE`], or at
+    /// once for a new edit after [`CALM`]).
     pub fn poll(&mut self, runtime: &Runtime) -> Vec<LiveEvent> {
         let mut events = Vec::new();
         self.take_changes(&mut events);
         self.finish_build(runtime, &mut events);
-        if self.build.is_none()
-            && !self.pending.is_empty()
-            && self.last_change.is_none_or(|t| t.elapsed() >= self.settle)
-        {
+        if self.build.is_none() && !self.pending.is_empty() && self.next_poll().is_none_or(|d| d.is_zero()) {
             self.start_build(runtime, &mut events);
         }
         runtime.set_build_status(self.status.clone());
@@ -220,8 +278,7 @@ impl LiveEdit {
                             let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
                             let source = file.ends_with(".rs") || file == "module.toml";
                             self.needs_cargo |= !source;
-                            self.pending.insert(id);
-                            self.last_change = Some(Instant::now());
+                            self.changed(id);
                         }
                         Some(Change::Api) if !self.status.restart_needed => {
                             self.status.restart_needed = true;
@@ -312,6 +369,7 @@ impl LiveEdit {
         let (progress_tx, progress) = channel();
         let (workspace, release, modules) = (self.workspace.clone(), self.release, present.clone());
         let invocations = Arc::clone(&self.invocations);
+        let wake = Arc::clone(&self.wake);
         if fast.is_some() {
             self.fast_builds += 1;
         }
@@ -326,6 +384,7 @@ impl LiveEdit {
                             outcome.duration_ms
                         );
                         let _ = outcome_tx.send(outcome);
+                        wake();
                         return;
                     }
                     Err(why) => tracing::info!("rustc fast path not usable ({why}); building with cargo"),
@@ -338,7 +397,9 @@ impl LiveEdit {
                 &packages,
                 release,
                 |p| {
-                    let _ = progress_tx.send(p);
+                    if progress_tx.send(p).is_ok() {
+                        wake();
+                    }
                 },
                 Some(&mut recorded),
             );
@@ -347,6 +408,7 @@ impl LiveEdit {
             }
             result.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
             let _ = outcome_tx.send(result);
+            wake();
         });
         self.builds += 1;
         self.status.building.clone_from(&present);
