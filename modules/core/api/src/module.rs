@@ -139,11 +139,27 @@ pub mod __export {
         instance.downcast_ref::<Shared<M>>()
     }
 
-    fn with_mut<M: Module, R>(instance: &dyn Any, f: impl FnOnce(&mut M) -> R) -> Result<R, String> {
-        let cell = shared::<M>(instance).ok_or_else(|| format!("the instance is not a `{}`", type_name::<M>()))?;
-        let mut module =
-            cell.try_borrow_mut().map_err(|_| "the module is busy: a re-entrant call into it".to_owned())?;
-        Ok(f(&mut module))
+    /// The error for an instance of another type. Out of line and cold, like [`busy`], so
+    /// that the calls that succeed (all but a few) carry none of the formatting.
+    #[cold]
+    #[inline(never)]
+    fn wrong_type<M>() -> String {
+        format!("the instance is not a `{}`", type_name::<M>())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn busy() -> String {
+        "the module is busy: a re-entrant call into it".to_owned()
+    }
+
+    /// Runs `f` on the module borrowed mutably. One `Result` layer: the generic call path is
+    /// budgeted in nanoseconds.
+    #[inline]
+    fn with_mut<M: Module, R>(instance: &dyn Any, f: impl FnOnce(&mut M) -> Result<R, String>) -> Result<R, String> {
+        let Some(cell) = shared::<M>(instance) else { return Err(wrong_type::<M>()) };
+        let Ok(mut module) = cell.try_borrow_mut() else { return Err(busy()) };
+        f(&mut module)
     }
 
     fn create<M: Module>() -> Instance {
@@ -156,31 +172,40 @@ pub mod __export {
     }
 
     fn initialize<M: Module>(instance: &dyn Any, ctx: &Context) -> Result<(), String> {
-        with_mut::<M, _>(instance, |m| m.initialize(ctx))?
+        with_mut::<M, _>(instance, |m| m.initialize(ctx))
     }
 
     fn shutdown<M: Module>(instance: &dyn Any) -> Result<(), String> {
-        with_mut::<M, _>(instance, |m| m.shutdown())
+        with_mut::<M, _>(instance, |m| {
+            m.shutdown();
+            Ok(())
+        })
     }
 
     fn tick<M: Module>(instance: &dyn Any, dt: f32) -> Result<(), String> {
-        with_mut::<M, _>(instance, |m| m.tick(dt))
+        with_mut::<M, _>(instance, |m| {
+            m.tick(dt);
+            Ok(())
+        })
     }
 
     fn call<M: Module>(instance: &dyn Any, method: &str, args: &[u8]) -> Result<Vec<u8>, String> {
-        with_mut::<M, _>(instance, |m| m.call(method, args))?
+        with_mut::<M, _>(instance, |m| m.call(method, args))
     }
 
     fn save_state<M: Module>(instance: &dyn Any) -> Result<Vec<u8>, String> {
-        with_mut::<M, _>(instance, |m| m.save_state())?
+        with_mut::<M, _>(instance, |m| m.save_state())
     }
 
     fn restore_state<M: Module>(instance: &dyn Any, bytes: &[u8]) -> Result<(), String> {
-        with_mut::<M, _>(instance, |m| m.restore_state(bytes))?
+        with_mut::<M, _>(instance, |m| m.restore_state(bytes))
     }
 
     fn ui<M: Module>(instance: &dyn Any, ui: &mut egui::Ui) -> Result<(), String> {
-        with_mut::<M, _>(instance, |m| m.ui(ui))
+        with_mut::<M, _>(instance, |m| {
+            m.ui(ui);
+            Ok(())
+        })
     }
 
     /// The vtable of `M`, instantiated in the module's own crate so that the code lives in

@@ -4,8 +4,10 @@
 //! loader like any Rust panic and `catch_unwind` stops it. A panic hook records where the
 //! panic happened, which the payload alone does not say, then lets the previous hook print
 //! it to stderr as usual (never stdout, which may be an MCP transport). Nothing is done per
-//! call beyond `catch_unwind` itself: the generic call path is budgeted in nanoseconds.
+//! call beyond `catch_unwind` itself: the generic call path is budgeted in nanoseconds, so
+//! the hook is installed once per runtime and the panic's sentence is built out of line.
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;
@@ -14,7 +16,9 @@ thread_local! {
     static LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-fn install_hook() {
+/// Installs the panic hook that records where a panic happened. Called once per runtime,
+/// not per call: the generic call path is budgeted in nanoseconds.
+pub(crate) fn install_hook() {
     static HOOK: Once = Once::new();
     HOOK.call_once(|| {
         let previous = panic::take_hook();
@@ -26,35 +30,46 @@ fn install_hook() {
     });
 }
 
+/// The sentence for a caught panic. Out of line and cold, so that the calls that do not
+/// panic (all but a few) carry none of it.
+#[cold]
+#[inline(never)]
+fn describe(payload: Box<dyn Any + Send>) -> String {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with a non-text payload".to_owned());
+    // Drop the payload here, in the loader: its drop glue may live in the module, which is
+    // still mapped (libraries are never closed), so this is safe either way.
+    drop(payload);
+    match LOCATION.with(|slot| slot.borrow_mut().take()) {
+        Some(at) => format!("panicked at {at}: {message}"),
+        None => format!("panicked: {message}"),
+    }
+}
+
 /// Calls `f`, turning a panic into `Err("panicked at <file:line:col>: <message>")`.
+#[inline]
 pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
-    install_hook();
-    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic with a non-text payload".to_owned());
-        // Drop the payload here, in the loader: its drop glue may live in the module, which
-        // is still mapped (libraries are never closed), so this is safe either way.
-        drop(payload);
-        match LOCATION.with(|slot| slot.borrow_mut().take()) {
-            Some(at) => format!("panicked at {at}: {message}"),
-            None => format!("panicked: {message}"),
-        }
-    })
+    panic::catch_unwind(AssertUnwindSafe(f)).map_err(describe)
 }
 
 /// Calls module code that returns `Result<T, String>`; a panic and an error both become
 /// `Err`, the panic's text saying so.
+#[inline]
 pub(crate) fn call<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
-    catch(f).and_then(|r| r)
+    match panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(payload) => Err(describe(payload)),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn a_panic_becomes_an_error_with_its_location() {
+        super::install_hook();
         let err = super::catch(|| panic!("boom")).unwrap_err();
         assert!(err.starts_with("panicked at "), "{err}");
         assert!(err.contains("guard.rs"), "{err}");

@@ -18,7 +18,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use playground_api::host::{
     BuildStatus, DependencyInfo, ModuleInfo, ModuleStatus, PhaseTimings, ReloadOutcome, ReloadRecord,
 };
-use playground_api::module::{Instance, ModuleDecl};
+use playground_api::module::{CallFn, Instance, ModuleDecl};
 use playground_api::service::{Contract, Service};
 use playground_api::{Context, Host, abi, tracing};
 
@@ -119,6 +119,7 @@ fn request_error(message: String) -> Error {
 
 impl Runtime {
     pub fn new(config: Config) -> Runtime {
+        guard::install_hook();
         let shared = Rc::new_cyclic(|me| Shared {
             config,
             me: me.clone(),
@@ -197,7 +198,9 @@ impl Runtime {
     /// A resolved handle to module `id`, for callers that call it often: it skips the lookup
     /// by name. After the module reloads the handle is stale and says so; take a new one.
     pub fn handle(&self, id: &str) -> Result<ModuleHandle> {
-        Ok(ModuleHandle { slot: self.shared.slot(id)? })
+        let slot = self.shared.slot(id)?;
+        let call = slot.generation.as_ref().map(|g| g.decl.vtable.call);
+        Ok(ModuleHandle { slot, call })
     }
 
     /// A module's current state, as `save_state` encodes it.
@@ -791,6 +794,10 @@ impl Shared {
 /// A module resolved once, called many times (see [`Runtime::handle`]).
 pub struct ModuleHandle {
     slot: Rc<Slot>,
+    /// The generation's `call` entry point, copied out of its vtable once (`None` for a
+    /// contract). It stays callable: libraries are never closed, and the slot's instance
+    /// says whether this generation still runs.
+    call: Option<CallFn>,
 }
 
 impl ModuleHandle {
@@ -798,10 +805,16 @@ impl ModuleHandle {
     #[inline]
     pub fn call(&self, method: &str, args: &[u8]) -> Result<Vec<u8>, String> {
         let instance = self.slot.instance.borrow();
-        let (Some(generation), Some(instance)) = (&self.slot.generation, instance.as_ref()) else {
-            return Err(format!("`{}` was reloaded or stopped: take a new handle", self.slot.source.id()));
-        };
-        guard::call(|| (generation.decl.vtable.call)(instance.as_ref(), method, args))
+        match (self.call, instance.as_ref()) {
+            (Some(call), Some(instance)) => guard::call(|| call(instance.as_ref(), method, args)),
+            _ => Err(self.stale()),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn stale(&self) -> String {
+        format!("`{}` was reloaded or stopped: take a new handle", self.slot.source.id())
     }
 }
 
