@@ -18,6 +18,7 @@ mod headless;
 mod mcp;
 mod ops;
 mod restart;
+mod startup;
 mod window;
 mod workspace;
 
@@ -29,7 +30,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use module_loader::Runtime;
 use playground_api::tracing_subscriber::layer::SubscriberExt as _;
 use playground_api::tracing_subscriber::util::SubscriberInitExt as _;
-use playground_api::{abi, tracing, tracing_subscriber};
+use playground_api::{abi, tracing_subscriber};
 
 /// The Playground live-coding editor.
 #[derive(Parser, Debug)]
@@ -128,15 +129,12 @@ fn run(cli: Cli) -> Result<(), String> {
             headless::run(&runtime, &paths, &options, std::io::BufReader::new(std::io::stdin()))
         }
         None => {
-            // A failed build does not stop the window: the fallback screen shows why and
-            // offers Retry, and modules with an older build still load.
-            let build_error = if cli.no_build { None } else { paths.build_modules(&runtime).err() };
-            if let Some(error) = &build_error {
-                tracing::error!("{error}");
-            }
+            // The window opens at once and shows the build's progress. A failed build does
+            // not stop it: the fallback screen shows why and offers Retry, and modules with an
+            // older build still load.
             let mcp = cli.mcp_http.map(|addr| mcp::Transport::Http { addr, remote: cli.mcp_allow_remote });
             let options = control::Options { watch: !cli.no_watch, restore: cli.restore_state, mcp };
-            window::run(&runtime, &paths, &options, build_error)
+            window::run(&runtime, &paths, &options, !cli.no_build)
         }
     }
 }

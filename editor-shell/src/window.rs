@@ -4,8 +4,9 @@
 //! reaches the safe point, where queued reloads (the editor's own included), live edit and
 //! finished builds run, between two frames.
 //!
-//! The shell draws nothing of its own except the fallback screen (`fallback.rs`) when the
-//! editor is missing, did not build, did not load, or failed while drawing.
+//! The shell draws nothing of its own except the start-up build's progress (`startup.rs`),
+//! before any module is built, and the fallback screen (`fallback.rs`) when the editor is
+//! missing, did not build, did not load, or failed while drawing.
 //!
 //! Quiet when idle: frames are painted only when something asks for one: input, a message
 //! from a controller, a log line, live edit's news (its watcher and builds wake the window so
@@ -24,6 +25,7 @@ use playground_api::{eframe, tracing};
 use crate::control::{Control, Next, Options, Waker};
 use crate::fallback;
 use crate::ops::Op;
+use crate::startup::{self, Startup};
 use crate::workspace::Paths;
 
 /// The editor module, the one whose absence the fallback screen covers.
@@ -50,7 +52,6 @@ fn restore_last_good(last_good: &Path, library: &Path) -> Result<(), String> {
 struct Shell<'a> {
     runtime: &'a Runtime,
     paths: &'a Paths,
-    control: &'a mut Control,
     next: &'a mut Next,
     /// Why the editor is not running, beyond its status: the start-up build's failure.
     build_error: Option<String>,
@@ -65,17 +66,10 @@ struct Shell<'a> {
 }
 
 impl<'a> Shell<'a> {
-    fn new(
-        runtime: &'a Runtime,
-        paths: &'a Paths,
-        control: &'a mut Control,
-        next: &'a mut Next,
-        build_error: Option<String>,
-    ) -> Shell<'a> {
+    fn new(runtime: &'a Runtime, paths: &'a Paths, next: &'a mut Next, build_error: Option<String>) -> Shell<'a> {
         Shell {
             runtime,
             paths,
-            control,
             next,
             build_error,
             ui_error: None,
@@ -161,19 +155,60 @@ impl<'a> Shell<'a> {
     }
 }
 
-impl eframe::App for Shell<'_> {
+/// The app eframe runs: the start-up build's screen until the modules are built and loaded,
+/// then the shell's frames.
+struct Window<'a> {
+    shell: Shell<'a>,
+    /// Started once the modules are built (at once with `--no-build`).
+    control: &'a mut Option<Control>,
+    startup: Option<Startup>,
+    options: &'a Options,
+    waker: Waker,
+    /// Why the controllers could not start (the modules do not resolve).
+    fatal: Option<String>,
+}
+
+impl eframe::App for Window<'_> {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        self.frame(ui);
+        if let Some(startup) = &mut self.startup {
+            let Some(result) = startup.poll() else {
+                startup.show(ui);
+                return;
+            };
+            self.startup = None;
+            if let Err(error) = &result {
+                tracing::error!("{error}");
+            }
+            self.shell.build_error = result.err();
+            match start_control(self.shell.runtime, self.shell.paths, self.options, &self.waker) {
+                Ok(control) => *self.control = Some(control),
+                Err(e) => self.fatal = Some(e),
+            }
+            ui.ctx().request_repaint();
+        }
+        match (self.control.as_mut(), &self.fatal) {
+            (Some(control), _) => self.shell.frame(ui, control),
+            (None, Some(reason)) => startup::show_fatal(ui, reason),
+            (None, None) => {}
+        }
     }
+}
+
+/// Loads the modules and starts the controllers; a window keeps running when stdin ends.
+fn start_control(runtime: &Runtime, paths: &Paths, options: &Options, waker: &Waker) -> Result<Control, String> {
+    let mut control =
+        Control::start(runtime, paths, options, BufReader::new(std::io::stdin()), Some(Arc::clone(waker)))?;
+    control.keep_running_at_end_of_input();
+    Ok(control)
 }
 
 impl Shell<'_> {
     /// One frame: messages, module code, the safe point, and the next repaint's schedule.
-    fn frame(&mut self, ui: &mut egui::Ui) {
+    fn frame(&mut self, ui: &mut egui::Ui, control: &mut Control) {
         let ctx = ui.ctx().clone();
         // 1. The controllers' messages, at the safe point before any module code runs.
-        while let Some(message) = self.control.try_recv() {
-            match self.control.handle(self.runtime, message) {
+        while let Some(message) = control.try_recv() {
+            match control.handle(self.runtime, message) {
                 Next::Continue => {}
                 next => {
                     *self.next = next;
@@ -210,7 +245,7 @@ impl Shell<'_> {
             let screen = fallback::Screen {
                 reason,
                 can_roll_back: self.last_good().is_some_and(|p| p.is_file()),
-                busy: self.control.busy(),
+                busy: control.busy(),
                 notice: self.notice.as_deref(),
             };
             action = screen.show(ui);
@@ -219,12 +254,12 @@ impl Shell<'_> {
         }
 
         // 3. The safe point: no module code is on the stack.
-        let mut changed = self.control.safe_point(self.runtime);
+        let mut changed = control.safe_point(self.runtime);
         match action {
             Some(fallback::Action::Retry) => {
                 self.notice = Some("building and loading the editor...".to_owned());
                 self.ui_error = None;
-                self.control.run_local(self.runtime, Op::Reload { id: EDITOR.to_owned(), build: true });
+                control.run_local(self.runtime, Op::Reload { id: EDITOR.to_owned(), build: true });
                 changed = true;
             }
             Some(fallback::Action::RollBack) => {
@@ -233,7 +268,7 @@ impl Shell<'_> {
             }
             None => {}
         }
-        for answer in std::mem::take(&mut self.control.local) {
+        for answer in std::mem::take(&mut control.local) {
             self.notice = Some(match answer {
                 Ok(_) => {
                     self.build_error = None;
@@ -245,29 +280,25 @@ impl Shell<'_> {
 
         if !self.ready {
             self.ready = true;
-            self.control.announce_ready();
+            control.announce_ready();
         }
         // 4. Repaint only when something changed or is in flight.
         if changed {
             ctx.request_repaint();
         }
-        if self.control.busy() {
+        if control.busy() {
             ctx.request_repaint_after(POLL);
         }
-        if let Some(settle) = self.control.next_poll() {
+        if let Some(settle) = control.next_poll() {
             ctx.request_repaint_after(settle);
         }
     }
 }
 
 /// Opens the window and runs the frame loop until it closes (or `quit`/`restart` arrives
-/// on a controller). `build_error` is why the start-up build failed, if it did.
-pub(crate) fn run(
-    runtime: &Runtime,
-    paths: &Paths,
-    options: &Options,
-    build_error: Option<String>,
-) -> Result<(), String> {
+/// on a controller). With `build`, the window opens at once and shows the build's progress
+/// until the modules are built; then they load.
+pub(crate) fn run(runtime: &Runtime, paths: &Paths, options: &Options, build: bool) -> Result<(), String> {
     let ctx = egui::Context::default();
     // Every wake goes through one thread: a log line may be written on the main thread while
     // egui holds its context lock, and asking for a repaint there would wait for that lock.
@@ -287,8 +318,12 @@ pub(crate) fn run(
         })
     };
     playground_api::log::set_waker(Arc::clone(&waker));
-    let mut control = Control::start(runtime, paths, options, BufReader::new(std::io::stdin()), Some(waker))?;
-    control.keep_running_at_end_of_input();
+    // Without a build, a start that cannot load the modules fails here, before any window.
+    let (mut control, startup) = if build {
+        (None, Some(Startup::spawn(paths.build_plan(runtime)?, Arc::clone(&waker))))
+    } else {
+        (Some(start_control(runtime, paths, options, &waker)?), None)
+    };
 
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -299,19 +334,29 @@ pub(crate) fn run(
         ..Default::default()
     };
     let mut next = Next::Continue;
-    let shell = Shell::new(runtime, paths, &mut control, &mut next, build_error);
+    let window = Window {
+        shell: Shell::new(runtime, paths, &mut next, None),
+        control: &mut control,
+        startup,
+        options,
+        waker,
+        fatal: None,
+    };
     let result = eframe::run_native_ext(
         "Playground",
         native,
         Some(ctx),
-        Box::new(move |_cc| Ok(Box::new(shell) as Box<dyn eframe::App + '_>)),
+        Box::new(move |_cc| Ok(Box::new(window) as Box<dyn eframe::App + '_>)),
     );
     if let Err(e) = result {
         return Err(format!("the window failed: {e} (no display? `playground --headless` runs without one)"));
     }
     // Closed by the user (not by `quit` or `restart`): quit.
     let next = if matches!(next, Next::Continue) { Next::Quit } else { next };
-    control.finish(runtime, paths, &next)
+    match control {
+        Some(control) => control.finish(runtime, paths, &next),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use module_loader::{Config, Runtime, cargo};
+use module_loader::cargo::{self, Progress};
+use module_loader::{Config, Runtime};
 use playground_api::tracing;
 
 /// The folders the shell works with.
@@ -60,22 +61,43 @@ impl Paths {
         }
     }
 
-    /// Builds every module library with cargo, in this binary's profile.
+    /// Builds every module library with cargo, in this binary's profile, with progress lines
+    /// on stderr (the headless host's start).
     pub(crate) fn build_modules(&self, runtime: &Runtime) -> Result<(), String> {
-        let graph = runtime.resolve().map_err(|e| e.to_string())?;
-        let packages: Vec<String> =
-            graph.sources().filter(|s| s.library.is_some()).map(|s| s.package.clone()).collect();
-        let modules: Vec<String> = graph.sources().map(|s| s.manifest.id.clone()).collect();
-        tracing::info!("building {} module(s)", packages.len());
         let mut shown = 0;
-        let outcome = cargo::build(&self.root, &modules, &packages, !cfg!(debug_assertions), |p| {
+        self.build_plan(runtime)?.run(|p| {
             // A progress line on stderr at most every 5%, so logs stay readable.
             let percent = p.done * 100 / p.total.max(1);
             if percent >= shown + 5 || p.done == p.total {
                 shown = percent;
                 eprintln!("building modules: {}/{} ({percent}%)", p.done, p.total);
             }
-        });
+        })
+    }
+
+    /// What building every module library takes; resolved here, run anywhere (it is `Send`,
+    /// so the window can build on a thread while it shows the progress).
+    pub(crate) fn build_plan(&self, runtime: &Runtime) -> Result<BuildPlan, String> {
+        let graph = runtime.resolve().map_err(|e| e.to_string())?;
+        let packages: Vec<String> =
+            graph.sources().filter(|s| s.library.is_some()).map(|s| s.package.clone()).collect();
+        let modules: Vec<String> = graph.sources().map(|s| s.manifest.id.clone()).collect();
+        Ok(BuildPlan { root: self.root.clone(), modules, packages })
+    }
+}
+
+/// A cargo build of every module library (see [`Paths::build_plan`]).
+pub(crate) struct BuildPlan {
+    root: PathBuf,
+    modules: Vec<String>,
+    packages: Vec<String>,
+}
+
+impl BuildPlan {
+    /// Runs cargo, reporting crates done/total; the error is cargo's diagnostics, rendered.
+    pub(crate) fn run(self, on_progress: impl FnMut(Progress)) -> Result<(), String> {
+        tracing::info!("building {} module(s)", self.packages.len());
+        let outcome = cargo::build(&self.root, &self.modules, &self.packages, !cfg!(debug_assertions), on_progress);
         if outcome.success {
             return Ok(());
         }

@@ -1,0 +1,95 @@
+//! The window's first screen when the modules must be built: cargo runs on a thread while a
+//! progress bar shows crates done out of total; the modules load when it ends.
+//!
+//! On a fresh clone that build compiles egui and wgpu (minutes on two cores), and nothing
+//! hot-reloadable exists yet to draw it, so the shell draws this screen itself, like the
+//! fallback screen. A failed build does not end here: the modules that did build load, and
+//! the fallback screen shows the errors.
+
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::time::{Duration, Instant};
+
+use module_loader::cargo::Progress;
+use playground_api::egui::{self, RichText};
+
+use crate::control::Waker;
+use crate::workspace::BuildPlan;
+
+/// The start-up build, running on its thread.
+pub(crate) struct Startup {
+    progress: Receiver<Progress>,
+    outcome: Receiver<Result<(), String>>,
+    latest: Option<Progress>,
+    started: Instant,
+}
+
+impl Startup {
+    /// Starts `plan` on a thread; `wake` repaints the window on every progress step.
+    pub(crate) fn spawn(plan: BuildPlan, wake: Waker) -> Startup {
+        let (progress_tx, progress) = channel();
+        let (outcome_tx, outcome) = channel();
+        std::thread::spawn(move || {
+            let result = plan.run(|p| {
+                if progress_tx.send(p).is_ok() {
+                    wake();
+                }
+            });
+            let _ = outcome_tx.send(result);
+            wake();
+        });
+        Startup { progress, outcome, latest: None, started: Instant::now() }
+    }
+
+    /// The build's result once it has ended.
+    pub(crate) fn poll(&mut self) -> Option<Result<(), String>> {
+        while let Ok(p) = self.progress.try_recv() {
+            self.latest = Some(p);
+        }
+        match self.outcome.try_recv() {
+            Ok(result) => Some(result),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => Some(Err("the build thread ended without a result".to_owned())),
+        }
+    }
+
+    pub(crate) fn show(&self, ui: &mut egui::Ui) {
+        show_progress(ui, self.latest, self.started.elapsed());
+        // The elapsed time on screen ticks once a second; progress wakes the window itself.
+        ui.ctx().request_repaint_after(Duration::from_secs(1));
+    }
+}
+
+/// The progress screen: crates done out of total (unknown until cargo has planned the build).
+pub(crate) fn show_progress(ui: &mut egui::Ui, latest: Option<Progress>, elapsed: Duration) {
+    egui::CentralPanel::default().show(ui, |ui| {
+        ui.vertical_centered(|ui| {
+            ui.add_space(ui.available_height() / 3.0);
+            ui.heading("Building the modules");
+            ui.add_space(8.0);
+            let (fraction, text) = match latest {
+                Some(p) if p.total > 0 => {
+                    (p.done as f32 / p.total as f32, format!("{} of {} crates compiled", p.done, p.total))
+                }
+                _ => (0.0, "cargo is planning the build".to_owned()),
+            };
+            ui.add(egui::ProgressBar::new(fraction).text(text).desired_width(420.0));
+            ui.add_space(6.0);
+            ui.label(RichText::new(format!("{} s", elapsed.as_secs())).weak());
+            ui.label(
+                RichText::new("The first start compiles egui and wgpu: a few minutes; later starts reuse the build.")
+                    .weak(),
+            );
+        });
+    });
+}
+
+/// What the window shows when the modules cannot even be resolved: there is nothing to run.
+pub(crate) fn show_fatal(ui: &mut egui::Ui, reason: &str) {
+    egui::CentralPanel::default().show(ui, |ui| {
+        ui.add_space(12.0);
+        ui.heading("Playground could not start");
+        ui.label("Fix the problem below and start Playground again.");
+        ui.add_space(8.0);
+        ui.label(RichText::new(reason).monospace().color(egui::Color32::LIGHT_RED));
+    });
+}
