@@ -34,14 +34,14 @@ use crate::Action;
 
 const LAYERS: [&str; 4] = ["core", "systems", "plugins", "apps"];
 /// A node's box, in canvas units (egui_graphs scales the canvas to fit the panel).
-const NODE: Vec2 = Vec2::new(190.0, 50.0);
+const NODE: Vec2 = Vec2::new(200.0, 50.0);
 const COLUMN_GAP: f32 = 70.0;
 const ROW_GAP: f32 = 24.0;
 const MARGIN: f32 = 14.0;
 /// Room on the left for the loops between two modules of one column.
 const LEFT: f32 = 56.0;
 /// Room above the first row for the layer names.
-const HEADER: f32 = 30.0;
+const HEADER: f32 = 34.0;
 
 /// How a module stands, as its node shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -139,7 +139,14 @@ impl NodeShape {
         let mut shapes = vec![Shape::rect_filled(rect, CornerRadius::same(7), node.status.fill())];
         shapes.push(Shape::rect_stroke(rect, CornerRadius::same(7), stroke, StrokeKind::Inside));
         let pad = 9.0 * zoom;
-        shapes.push(text(ctx, rect.left_top() + Vec2::new(pad, 7.0 * zoom), Align2::LEFT_TOP, &node.id, 14.0 * zoom, Color32::WHITE));
+        shapes.push(text(
+            ctx,
+            rect.left_top() + Vec2::new(pad, 7.0 * zoom),
+            Align2::LEFT_TOP,
+            &node.id,
+            14.0 * zoom,
+            Color32::WHITE,
+        ));
         let mut detail = node.detail.clone();
         match node.disabled.as_slice() {
             [] => {}
@@ -156,7 +163,8 @@ impl NodeShape {
         ));
         if node.moved {
             // The badge of the modules the last reload swapped.
-            let badge = Rect::from_center_size(rect.right_top() + Vec2::new(-32.0, 0.0) * zoom, Vec2::new(56.0, 16.0) * zoom);
+            let badge =
+                Rect::from_center_size(rect.right_top() + Vec2::new(-32.0, 0.0) * zoom, Vec2::new(56.0, 16.0) * zoom);
             shapes.push(Shape::rect_filled(badge, CornerRadius::same(8), Color32::from_rgb(240, 200, 60)));
             shapes.push(text(ctx, badge.center(), Align2::CENTER_CENTER, "reloaded", 10.0 * zoom, Color32::BLACK));
         }
@@ -219,32 +227,62 @@ impl From<egui_graphs::EdgeProps<()>> for EdgeShape {
     }
 }
 
+/// A cubic curve: start, two control points, end.
+type Piece = [Pos2; 4];
+
+/// The path of an edge from box `from` to box `to`, in screen points: curves and straight
+/// segments, the last ending at `to`'s left side.
+fn route(from: Rect, to: Rect, zoom: f32) -> Vec<Piece> {
+    let gap = COLUMN_GAP * zoom;
+    if (from.center().x - to.center().x).abs() < 1.0 {
+        // One column (a contract using another): a loop on the left side.
+        let (start, end) = (from.left_center(), to.left_center());
+        let bend = Vec2::new(-0.35 * from.width(), 0.0);
+        return vec![[start, start + bend, end + bend, end]];
+    }
+    let (start, end) = (from.right_center(), to.left_center());
+    if to.left() - from.right() < gap * 1.5 {
+        // Next column: one S-curve through the gap.
+        let half = Vec2::new((end.x - start.x) / 2.0, 0.0);
+        return vec![[start, start + half, end - half, end]];
+    }
+    // Past a column: down into the free lane below both rows, along it, and up into the
+    // target, so the line never runs behind a box it does not belong to.
+    let lane = from.bottom().max(to.bottom()) + ROW_GAP * zoom / 2.0;
+    let (out, back) = (start.x + gap / 2.0, end.x - gap / 2.0);
+    let (along, until) = (Pos2::new(out + gap / 2.0, lane), Pos2::new(back - gap / 2.0, lane));
+    vec![
+        [start, Pos2::new(out, start.y), Pos2::new(out, lane), along],
+        [along, along, until, until],
+        [until, Pos2::new(back, lane), Pos2::new(back, end.y), end],
+    ]
+}
+
 type GraphNode = Node<Item, (), Directed, DefaultIx, NodeShape>;
 
 impl DisplayEdge<Item, (), Directed, DefaultIx, NodeShape> for EdgeShape {
     fn shapes(&mut self, start: &GraphNode, end: &GraphNode, ctx: &DrawContext<'_>) -> Vec<Shape> {
-        let box_of = |n: &GraphNode| Rect::from_center_size(ctx.meta.canvas_to_screen_pos(n.location()), NODE * ctx.meta.zoom);
-        let (from, to) = (box_of(start), box_of(end));
+        let box_of =
+            |n: &GraphNode| Rect::from_center_size(ctx.meta.canvas_to_screen_pos(n.location()), NODE * ctx.meta.zoom);
         let lit = start.selected() || end.selected();
         let visuals = &ctx.ctx.global_style().visuals;
         let color = if lit { visuals.text_color() } else { visuals.weak_text_color() };
         let stroke = Stroke::new(if lit { 2.0 } else { 1.2 }, color);
-        let (start, end, c1, c2) = if (from.center().x - to.center().x).abs() < 1.0 {
-            let (start, end) = (from.left_center(), to.left_center());
-            let bend = Vec2::new(-0.35 * from.width(), 0.0);
-            (start, end, start + bend, end + bend)
-        } else {
-            let (start, end) = (from.right_center(), to.left_center());
-            let half = (end.x - start.x) / 2.0;
-            (start, end, start + Vec2::new(half, 0.0), end - Vec2::new(half, 0.0))
-        };
-        let direction = (end - c2).normalized();
-        let side = direction.rot90() * 4.0 * ctx.meta.zoom.max(0.6);
-        let base = end - direction * 9.0 * ctx.meta.zoom.max(0.6);
-        vec![
-            CubicBezierShape::from_points_stroke([start, c1, c2, base], false, Color32::TRANSPARENT, stroke).into(),
-            Shape::convex_polygon(vec![end, base + side, base - side], color, Stroke::NONE),
-        ]
+        let mut pieces = route(box_of(start), box_of(end), ctx.meta.zoom);
+        // The arrow head ends the last piece, pointing the way it arrives.
+        let Some(last) = pieces.last_mut() else { return Vec::new() };
+        let tip = last[3];
+        let direction = (tip - last[2]).normalized();
+        let size = 4.0 * ctx.meta.zoom.max(0.6);
+        let base = tip - direction * size * 2.2;
+        last[3] = base;
+        let mut shapes: Vec<Shape> = pieces
+            .into_iter()
+            .map(|p| CubicBezierShape::from_points_stroke(p, false, Color32::TRANSPARENT, stroke).into())
+            .collect();
+        let side = direction.rot90() * size;
+        shapes.push(Shape::convex_polygon(vec![tip, base + side, base - side], color, Stroke::NONE));
+        shapes
     }
 
     fn update(&mut self, _: &egui_graphs::EdgeProps<()>) {}
@@ -369,6 +407,9 @@ fn node_of(module: &ModuleInfo, facts: &Facts<'_>) -> ModuleNode {
 /// The graph built from one module list: its topology decides when to rebuild it.
 struct Built {
     graph: ModuleGraph,
+    /// The invisible bottom-right corner, and where the layout ends (see [`Built::frame`]).
+    corner: NodeIndex<DefaultIx>,
+    natural: Pos2,
     /// Each module's node.
     index: BTreeMap<String, NodeIndex<DefaultIx>>,
     /// The ids and dependency ids it was built from.
@@ -385,8 +426,8 @@ fn build(modules: &[ModuleInfo], facts: &Facts<'_>) -> Built {
     let places = layout(modules);
     let rows = places.iter().map(|(_, r)| r + 1).max().unwrap_or(1);
     graph.add_node_with_location(Item::Corner { headers: true }, Pos2::new(-LEFT, 0.0));
-    let bottom_right = Pos2::new(column_x(LAYERS.len() - 1) + NODE.x + MARGIN, place(0, rows - 1).y + NODE.y / 2.0 + MARGIN);
-    graph.add_node_with_location(Item::Corner { headers: false }, bottom_right);
+    let natural = Pos2::new(column_x(LAYERS.len() - 1) + NODE.x + MARGIN, place(0, rows - 1).y + NODE.y / 2.0 + MARGIN);
+    let corner = graph.add_node_with_location(Item::Corner { headers: false }, natural);
     for (module, (column, row)) in modules.iter().zip(places) {
         let idx = graph.add_node_with_location(Item::Module(node_of(module, facts)), place(column, row));
         index.insert(module.id.clone(), idx);
@@ -399,8 +440,26 @@ fn build(modules: &[ModuleInfo], facts: &Facts<'_>) -> Built {
             }
         }
     }
-    Built { graph, index, topology: topology(modules) }
+    Built { graph, corner, natural, index, topology: topology(modules) }
 }
+
+impl Built {
+    /// Moves the bottom-right corner so that egui_graphs' fit-to-screen shows the layout at
+    /// the top left of `canvas`, never magnified (text stays the size it was designed at),
+    /// and shrunk only as much as it must be to fit.
+    fn frame(&mut self, canvas: Vec2) {
+        let natural = self.natural.to_vec2() + Vec2::new(LEFT, 0.0);
+        let padded = 1.0 + PADDING;
+        let zoom = (canvas.x / (natural.x * padded)).min(canvas.y / (natural.y * padded)).clamp(0.05, 1.0);
+        let extent = canvas / (zoom * padded);
+        if let Some(corner) = self.graph.node_mut(self.corner) {
+            corner.set_location(Pos2::new(extent.x - LEFT, extent.y));
+        }
+    }
+}
+
+/// egui_graphs' fit-to-screen padding, as a fraction of the graph's size.
+const PADDING: f32 = 0.02;
 
 /// What the last `GraphView::show` drew, to paint again on quiet frames.
 struct Drawn {
@@ -530,6 +589,7 @@ impl GraphPanel {
             });
             response
         } else {
+            built.frame(rect.size());
             let layer = ui.layer_id();
             let start = ui.ctx().graphics(|g| g.get(layer).map_or(0, |l| l.next_idx().0));
             let shown = GraphView::<FixedState, FixedLayout>::new()
@@ -543,13 +603,14 @@ impl GraphPanel {
                     &SettingsNavigation::new()
                         .with_fit_to_screen_enabled(true)
                         .with_zoom_and_pan_enabled(false)
-                        .with_fit_to_screen_padding(0.02),
+                        .with_fit_to_screen_padding(PADDING),
                 )
                 .with_id(Some(graph_id.to_owned()))
                 .show(ui, &mut built.graph);
             self.shows += 1;
-            let shapes =
-                ui.ctx().graphics(|g| g.get(layer).map(|l| l.all_entries().skip(start).cloned().collect()).unwrap_or_default());
+            let shapes = ui
+                .ctx()
+                .graphics(|g| g.get(layer).map(|l| l.all_entries().skip(start).cloned().collect()).unwrap_or_default());
             let mut clicked_node = false;
             for change in &shown.changes {
                 if let GraphChange::NodeClicked { node } = change

@@ -61,10 +61,9 @@ fn id_for(root: &Path, picked: &Path) -> Result<String, String> {
     match parts.as_slice() {
         [layer] => Ok(format!("{layer}/")),
         [layer, name] => Ok(format!("{layer}/{name}")),
-        _ => Err(format!(
-            "pick a layer folder (such as {}) or a new folder inside one",
-            root.join("plugins").display()
-        )),
+        _ => {
+            Err(format!("pick a layer folder (such as {}) or a new folder inside one", root.join("plugins").display()))
+        }
     }
 }
 
@@ -101,16 +100,20 @@ impl NewModule {
             match pending.try_recv() {
                 Ok(Some(picked)) => {
                     self.pending = None;
-                    match host.modules_root().ok_or_else(|| "no modules folder".to_owned()).and_then(|root| id_for(&root, &picked)) {
+                    match host
+                        .modules_root()
+                        .ok_or_else(|| "no modules folder".to_owned())
+                        .and_then(|root| id_for(&root, &picked))
+                    {
                         Ok(id) => self.form = Some(Form { id, description: String::new() }),
                         Err(e) => notice = Some(Err(e)),
                     }
                 }
                 Ok(None) => {
                     self.pending = None;
-                    notice = Some(Err(
-                        "no folder chosen (the dialog was cancelled, or no portal or zenity could show one)".to_owned()
-                    ));
+                    notice =
+                        Some(Err("no folder chosen (the dialog was cancelled, or no portal or zenity could show one)"
+                            .to_owned()));
                 }
                 Err(TryRecvError::Empty) => {}
                 Err(TryRecvError::Disconnected) => {

@@ -841,7 +841,7 @@ impl Host for HostHandle {
         self.shared()?.state_bytes(module)
     }
 
-    fn modules_root(&self) -> Option<std::path::PathBuf> {
+    fn modules_root(&self) -> Option<PathBuf> {
         self.shared().ok().map(|s| s.config.modules_root.clone())
     }
 
