@@ -117,6 +117,7 @@ impl From<NodeProps<Item>> for NodeShape {
     }
 }
 
+/// One line of text anchored at `at`, as a shape (node drawing returns shapes, not paints).
 fn text(ctx: &DrawContext<'_>, at: Pos2, align: Align2, text: &str, size: f32, color: Color32) -> Shape {
     let galley = ctx.ctx.fonts_mut(|f| f.layout_no_wrap(text.to_owned(), FontId::proportional(size), color));
     let rect = align.anchor_size(at, galley.size());
@@ -310,6 +311,7 @@ impl LayoutState for FixedState {
     fn save(self, _: &mut egui::Ui, _: Option<String>) {}
 }
 
+/// The no-op layout: node locations are the ones [`build`] set.
 #[derive(Debug, Default)]
 pub(crate) struct FixedLayout;
 
