@@ -5,12 +5,15 @@
 #[path = "common/editor.rs"]
 mod editor;
 
-use egui_kittest::kittest::Queryable;
+use std::time::Duration;
+
+use egui_kittest::kittest::{NodeT as _, Queryable};
 use egui_kittest::{Harness, SnapshotOptions};
 use module_loader::Runtime;
 use playground_api::egui;
 use playground_api::host::ReloadOutcome;
-use playground_tests::{Sandbox, generation};
+use playground_api::serde_json::{Value, json};
+use playground_tests::{Sandbox, call, generation};
 
 /// The demo modules plus the editor, loaded.
 fn editor_sandbox() -> (Sandbox, Runtime) {
@@ -30,7 +33,31 @@ fn frame(ui: &mut egui::Ui, runtime: &mut Runtime) {
 }
 
 fn harness(runtime: Runtime) -> Harness<'static, Runtime> {
-    Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_ui_state(frame, runtime)
+    // `run` allows a few frames to settle: a new selection can change the inspector's width,
+    // and so the graph's canvas, for a frame or two, and each change draws the graph again.
+    Harness::builder().with_size(egui::vec2(1280.0, 800.0)).with_max_steps(8).build_ui_state(frame, runtime)
+}
+
+/// How often the graph ran `GraphView::show`, and how many node clicks egui_graphs reported.
+fn graph_stats(h: &Harness<'_, Runtime>) -> (u64, u64) {
+    let stats = call(h.state(), "apps/editor", "graph_stats", Value::Null).expect("the editor answers");
+    (stats["shows"].as_u64().unwrap_or(u64::MAX), stats["graph_clicks"].as_u64().unwrap_or(u64::MAX))
+}
+
+/// How long the last frame asked the shell to wait before the next one (`Duration::MAX`:
+/// only input wakes it).
+fn repaint_delay(h: &Harness<'_, Runtime>) -> Duration {
+    h.output().viewport_output.get(&egui::ViewportId::ROOT).map_or(Duration::ZERO, |v| v.repaint_delay)
+}
+
+/// A graph node, by its module id (the inspector may show the same id as a plain label).
+fn node<'h>(h: &'h Harness<'_, Runtime>, id: &'h str) -> egui_kittest::Node<'h> {
+    h.get_by_role_and_label(egui::accesskit::Role::Button, id)
+}
+
+/// The editor's selection, as its saved UI state says.
+fn selected(h: &Harness<'_, Runtime>) -> Value {
+    call(h.state(), "apps/editor", "ui_state", Value::Null).expect("the editor answers")["selected"].clone()
 }
 
 #[test]
@@ -54,6 +81,119 @@ fn clicking_a_node_selects_it_and_reload_adds_a_timings_row() {
     h.run();
     assert!(h.query_by_label("#1").is_some(), "the timings table gained a row");
     assert!(h.query_by_label("swapped").is_some());
+}
+
+#[test]
+fn the_graph_goes_quiet_when_nothing_happens() {
+    let (_sandbox, runtime) = editor_sandbox();
+    let mut h = harness(runtime);
+    // `run` stops at the first frame that asks for no immediate repaint; with GraphView shown
+    // every frame it would never stop (egui_graphs asks for one on every `show`).
+    h.run();
+    let (shows, _) = graph_stats(&h);
+    assert!(shows >= 1, "the graph was drawn");
+    for _ in 0..5 {
+        h.step();
+        assert!(repaint_delay(&h) > Duration::from_secs(1), "an idle frame asked for another: {:?}", repaint_delay(&h));
+    }
+    assert_eq!(graph_stats(&h).0, shows, "idle frames repaint the cached drawing and never call GraphView::show");
+    assert!(h.query_by_label("systems/ecs").is_some(), "the nodes stay findable on quiet frames");
+
+    // Moving the pointer over the graph draws it again (hover), then it settles again.
+    let centre = node(&h, "core/types").rect().center();
+    h.hover_at(centre);
+    h.run();
+    let (after_hover, _) = graph_stats(&h);
+    assert!(after_hover > shows, "hovering redraws the graph");
+    h.step();
+    assert!(repaint_delay(&h) > Duration::from_secs(1), "quiet again after the hover");
+    assert_eq!(graph_stats(&h).0, after_hover);
+}
+
+#[test]
+fn a_node_is_selected_by_mouse_through_egui_graphs_and_by_accesskit() {
+    let (_sandbox, runtime) = editor_sandbox();
+    let mut h = harness(runtime);
+    h.run();
+    // A pointer click at the node's centre lands on the GraphView canvas (the node's
+    // accessibility rect is under it), so egui_graphs reports the click.
+    node(&h, "plugins/movement").click();
+    h.run();
+    assert_eq!(selected(&h), json!("plugins/movement"));
+    assert_eq!(graph_stats(&h).1, 1, "egui_graphs saw the click");
+    assert!(h.query_by_label_contains("Moves every entity").is_some(), "the inspector shows it");
+
+    // A screen reader's click reaches the node's own widget.
+    node(&h, "core/ecs").click_accesskit();
+    h.run();
+    assert_eq!(selected(&h), json!("core/ecs"));
+    assert_eq!(graph_stats(&h).1, 1, "that click did not go through the canvas");
+
+    // A click on empty canvas clears the selection.
+    let canvas_corner = node(&h, "core/types").rect().left_top() - egui::vec2(30.0, 30.0);
+    h.hover_at(canvas_corner);
+    h.event(egui::Event::PointerButton {
+        pos: canvas_corner,
+        button: egui::PointerButton::Primary,
+        pressed: true,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.event(egui::Event::PointerButton {
+        pos: canvas_corner,
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.run();
+    assert_eq!(selected(&h), Value::Null);
+}
+
+#[test]
+fn a_nodes_context_menu_reloads_it_and_the_graph_marks_what_moved() {
+    let (_sandbox, runtime) = editor_sandbox();
+    let mut h = harness(runtime);
+    h.run();
+    assert!(!node_value(&h, "systems/ecs").contains("reloaded"));
+    node(&h, "systems/ecs").click_secondary();
+    h.run();
+    h.get_by_label("Reload with dependents").click();
+    h.run();
+    let history = h.state().history();
+    assert_eq!(history.len(), 1, "the menu's reload ran at the safe point");
+    assert_eq!(history[0].modules, ["systems/ecs", "plugins/movement"]);
+    h.run();
+    assert!(h.query_by_label("#1").is_some(), "the timings table gained a row");
+    for moved in ["systems/ecs", "plugins/movement"] {
+        assert!(node_value(&h, moved).contains("reloaded"), "{moved}: {}", node_value(&h, moved));
+    }
+    for still in ["core/types", "core/ecs", "apps/editor"] {
+        assert!(!node_value(&h, still).contains("reloaded"), "{still} did not move");
+    }
+    h.step();
+    assert!(repaint_delay(&h) > Duration::from_secs(1), "quiet after the reload");
+}
+
+/// What a node's accessibility node says besides its id: its status line, and `reloaded`
+/// when the last reload swapped it.
+fn node_value(h: &Harness<'_, Runtime>, id: &str) -> String {
+    node(h, id).accesskit_node().value().unwrap_or_default()
+}
+
+#[test]
+fn new_module_says_clearly_when_no_folder_dialog_can_be_shown() {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
+        || std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|d| std::path::Path::new(&d).join("bus").exists())
+    {
+        // A session bus may have a portal that would open a real dialog and wait for a person.
+        eprintln!("skipped: this session has a D-Bus session bus");
+        return;
+    }
+    let (_sandbox, runtime) = editor_sandbox();
+    let mut h = harness(runtime);
+    h.get_by_label("New module…").click();
+    h.run();
+    assert!(h.query_by_label_contains("no file dialog is available").is_some(), "the top bar says why");
+    assert!(h.state().history().is_empty());
 }
 
 #[test]

@@ -7,12 +7,13 @@
 //! is on the stack. What must survive the editor's own reload (selection, open panels, the
 //! chart range, the log filter) is its saved state; panel sizes and scroll offsets are egui's
 //! own types in the shell's egui memory, which the reload does not touch. The editor stores
-//! none of its own types in egui memory, and clears egui_plot's when a new generation starts
-//! (DESIGN.md rule 4).
+//! none of its own types in egui memory, and clears egui_plot's and egui_graphs' when a new
+//! generation starts (DESIGN.md rule 4).
 
 mod graph;
 mod inspector;
 mod log_panel;
+mod new_module;
 mod timings;
 
 use std::rc::Rc;
@@ -76,6 +77,10 @@ struct Editor {
     notice: Option<Result<String, String>>,
     /// Whether this instance has not drawn yet (see [`Module::ui`]).
     fresh: bool,
+    /// The dependency graph and what it drew last (not saved: a new generation draws anew).
+    graph: graph::GraphPanel,
+    /// The "New module…" dialog and form.
+    new_module: new_module::NewModule,
 }
 
 impl Editor {
@@ -86,12 +91,16 @@ impl Editor {
         });
     }
 
-    fn top_bar(&self, ui: &mut egui::Ui, host: &dyn Host, state: &mut UiState) {
+    fn top_bar(&mut self, ui: &mut egui::Ui, host: &dyn Host, state: &mut UiState) {
         ui.horizontal(|ui| {
             ui.strong("Playground");
             ui.separator();
             ui.toggle_value(&mut state.show_inspector, "Inspector");
             ui.toggle_value(&mut state.show_bottom, "Timings and log");
+            ui.separator();
+            if let Some(notice) = self.new_module.show(ui, host) {
+                self.notice = Some(notice);
+            }
             ui.separator();
             let build = host.build_status();
             if build.restart_needed {
@@ -126,7 +135,15 @@ fn moved(history: &[ReloadRecord]) -> Vec<String> {
 
 impl Module for Editor {
     fn create() -> Self {
-        Editor { state: UiState::default(), host: None, id: String::new(), notice: None, fresh: true }
+        Editor {
+            state: UiState::default(),
+            host: None,
+            id: String::new(),
+            notice: None,
+            fresh: true,
+            graph: graph::GraphPanel::default(),
+            new_module: new_module::NewModule::default(),
+        }
     }
 
     fn initialize(&mut self, ctx: &Context) -> Result<(), String> {
@@ -143,6 +160,12 @@ impl Module for Editor {
                 self.state.selected = codec::decode::<Option<String>>(args)?;
                 codec::encode(&self.state.selected)
             }
+            // For tests: how many frames drew the graph with egui_graphs (the others repainted
+            // what it drew last; see graph.rs).
+            "graph_stats" => codec::encode(&serde_json::json!({
+                "shows": self.graph.shows,
+                "graph_clicks": self.graph.graph_clicks,
+            })),
             other => Err(playground_api::module::unknown_method(other)),
         }
     }
@@ -161,7 +184,12 @@ impl Module for Editor {
             // egui_plot keeps its plot memory in egui memory, keyed by a type compiled into
             // this library; a new generation starts without the old one's (DESIGN.md rule 4).
             // Nothing is lost: the chart's range is part of the editor's saved state.
-            ui.ctx().data_mut(|d| d.remove_by_type::<egui_plot::PlotMemory>());
+            // egui_graphs' view metadata likewise; its other entries are keyed by the graph's id,
+            // which names this generation (see `graph_id` below), so no new code reads them.
+            ui.ctx().data_mut(|d| {
+                d.remove_by_type::<egui_plot::PlotMemory>();
+                d.remove_by_type::<egui_graphs::MetadataFrame>();
+            });
             self.fresh = false;
         }
         let Some(host) = self.host.clone() else {
@@ -200,8 +228,14 @@ impl Module for Editor {
                 actions.extend(view.show(ui, state.selected.as_deref()));
             });
         }
+        let build = host.build_status();
+        let stale = build.last.as_ref().filter(|l| !l.success).map(|l| l.modules.clone()).unwrap_or_default();
+        let moved = moved(&history);
+        let facts = graph::Facts { modules: &modules, moved: &moved, building: &build.building, stale: &stale };
+        let generation = modules.iter().find(|m| m.id == self.id).map_or(0, |m| m.generation);
+        let graph_id = format!("editor_graph_g{generation}");
         egui::CentralPanel::default().show(ui, |ui| {
-            actions.extend(graph::show(ui, &modules, &moved(&history), &mut state.selected));
+            actions.extend(self.graph.show(ui, &facts, &graph_id, &mut state.selected));
         });
         self.state = state;
         for action in actions {

@@ -33,6 +33,18 @@ pub trait Host {
     fn state(&self, module: &str) -> Result<Vec<u8>, String> {
         Err(format!("this host cannot read the state of `{module}`"))
     }
+    /// The folder the host finds modules in (`<root>/<layer>/<name>/module.toml`), if it
+    /// has one: where the editor's "New module…" dialog starts.
+    fn modules_root(&self) -> Option<std::path::PathBuf> {
+        None
+    }
+    /// Writes a new module crate `<layer>/<name>` from the template in the modules folder
+    /// and returns the folder it wrote. It does not build or load it: live edit sees the new
+    /// manifest and does both, as for any edit.
+    fn create_module(&self, id: &str, description: &str) -> Result<String, String> {
+        let _ = description;
+        Err(format!("this host cannot create modules (asked for `{id}`)"))
+    }
 }
 
 /// One compiler message, as cargo reported it.

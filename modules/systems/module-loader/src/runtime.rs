@@ -853,6 +853,17 @@ impl Host for HostHandle {
     fn state(&self, module: &str) -> std::result::Result<Vec<u8>, String> {
         self.shared()?.state_bytes(module)
     }
+
+    fn modules_root(&self) -> Option<PathBuf> {
+        self.shared().ok().map(|s| s.config.modules_root.clone())
+    }
+
+    fn create_module(&self, id: &str, description: &str) -> std::result::Result<String, String> {
+        let root = self.shared()?.config.modules_root.clone();
+        let made = crate::scaffold::create(&root, id, description)?;
+        tracing::info!("created {} at {}", made.id, made.dir.display());
+        Ok(made.dir.display().to_string())
+    }
 }
 
 // ---------------------------------------------------------------------------------------

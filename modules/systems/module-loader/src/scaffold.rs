@@ -70,7 +70,9 @@ fn check(modules_root: &Path, id: &str, description: &str) -> Result<(Layer, Str
     if !dir.starts_with(&root) {
         return Err(format!("`{id}` would be created at {}, outside the modules folder", dir.display()));
     }
-    if dir.symlink_metadata().is_ok() {
+    // An empty folder is fine: a folder dialog lets the user make the module's folder first.
+    let empty_dir = dir.is_dir() && std::fs::read_dir(&dir).is_ok_and(|mut entries| entries.next().is_none());
+    if dir.symlink_metadata().is_ok() && !empty_dir {
         return Err(format!("`{id}` already exists ({}); pick another name", dir.display()));
     }
     Ok((layer, name.to_owned(), dir))
@@ -236,6 +238,8 @@ mod tests {
         assert!(refused("core/thing").contains("contracts"));
         create(dir.path(), "plugins/once", "").expect("created");
         assert!(refused("plugins/once").contains("already exists"));
+        std::fs::create_dir_all(dir.path().join("plugins/empty")).expect("an empty folder");
+        create(dir.path(), "plugins/empty", "").expect("an empty folder takes the module");
         assert!(create(dir.path(), "plugins/two", "line\nbreak").is_err());
     }
 
