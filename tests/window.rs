@@ -7,59 +7,11 @@
 #[path = "common/editor.rs"]
 mod editor;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use playground_tests::{Shell, profile_dir, workspace};
-
-fn installed(program: &str) -> bool {
-    Command::new("sh").args(["-c", &format!("command -v {program}")]).output().is_ok_and(|o| o.status.success())
-}
-
-/// A private X server; killed on drop.
-struct Xvfb {
-    child: Child,
-    display: String,
-}
-
-impl Xvfb {
-    fn start() -> Xvfb {
-        // `-displayfd 1`: Xvfb picks a free display and writes its number on stdout.
-        let mut child = Command::new("Xvfb")
-            .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start Xvfb");
-        let mut stdout = child.stdout.take().expect("Xvfb stdout");
-        let mut number = String::new();
-        let mut byte = [0u8; 1];
-        while stdout.read(&mut byte).is_ok_and(|n| n == 1) && byte[0] != b'\n' {
-            number.push(char::from(byte[0]));
-        }
-        assert!(!number.trim().is_empty(), "Xvfb did not say which display it took");
-        Xvfb { child, display: format!(":{}", number.trim()) }
-    }
-
-    /// A PNG of the whole screen.
-    fn screenshot(&self, to: &Path) {
-        let status = Command::new("import")
-            .args(["-display", &self.display, "-window", "root"])
-            .arg(to)
-            .status()
-            .expect("run import");
-        assert!(status.success(), "import failed");
-    }
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use playground_tests::{Shell, Xvfb, installed, profile_dir, workspace};
 
 /// How many distinct colours a picture has: a blank (or black) window has one or two.
 fn colours(png: &Path) -> u64 {

@@ -173,6 +173,13 @@ impl Control {
         self.quit_at_end_of_input = false;
     }
 
+    /// Sends an `event <json>` line to the line protocol's client, if there is one.
+    pub(crate) fn announce(&self, event: &serde_json::Value) {
+        if self.lines {
+            print(&format!("event {event}\n"));
+        }
+    }
+
     /// Tells the line protocol's client that commands are taken now.
     pub(crate) fn announce_ready(&self) {
         if self.lines {

@@ -5,7 +5,7 @@
 //! Sandboxes copy manifests and built libraries, so a test can break a manifest or replace a
 //! library without touching the workspace or another test.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
@@ -285,6 +285,11 @@ impl Shell {
         shell
     }
 
+    /// The process id of the running `playground`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The next live-edit event (`event <json>` line), waiting up to `timeout`.
     pub fn event(&mut self, timeout: Duration) -> Option<serde_json::Value> {
         if let Some(event) = self.events.pop_front() {
@@ -478,5 +483,53 @@ fn sync(from: &Path, to: &Path) {
             }
             std::fs::write(to, bytes).expect("write a file of the copy");
         }
+    }
+}
+
+/// Whether a program is on the PATH.
+pub fn installed(program: &str) -> bool {
+    Command::new("sh").args(["-c", &format!("command -v {program}")]).output().is_ok_and(|o| o.status.success())
+}
+
+/// A private X server; killed on drop.
+pub struct Xvfb {
+    child: Child,
+    pub display: String,
+}
+
+impl Xvfb {
+    pub fn start() -> Xvfb {
+        // `-displayfd 1`: Xvfb picks a free display and writes its number on stdout.
+        let mut child = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start Xvfb");
+        let mut stdout = child.stdout.take().expect("Xvfb stdout");
+        let mut number = String::new();
+        let mut byte = [0u8; 1];
+        while stdout.read(&mut byte).is_ok_and(|n| n == 1) && byte[0] != b'\n' {
+            number.push(char::from(byte[0]));
+        }
+        assert!(!number.trim().is_empty(), "Xvfb did not say which display it took");
+        Xvfb { child, display: format!(":{}", number.trim()) }
+    }
+
+    /// A PNG of the whole screen.
+    pub fn screenshot(&self, to: &Path) {
+        let status = Command::new("import")
+            .args(["-display", &self.display, "-window", "root"])
+            .arg(to)
+            .status()
+            .expect("run import");
+        assert!(status.success(), "import failed");
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -368,6 +368,12 @@ impl Runtime {
         self.shared.history.borrow().iter().cloned().collect()
     }
 
+    /// The sequence number of the latest reload (0 before the first): a cheap way for a host
+    /// to tell whether a reload ran since it last looked.
+    pub fn last_reload_seq(&self) -> u64 {
+        self.shared.history.borrow().back().map_or(0, |r| r.seq)
+    }
+
     /// The host handle modules receive, for callers that want to act as a module would.
     pub fn host(&self) -> Rc<dyn Host> {
         self.shared.host()
