@@ -57,7 +57,7 @@ pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
 
 /// Calls module code that returns `Result<T, String>`; a panic and an error both become
 /// `Err`, the panic's text saying so.
-#[inline]
+#[inline(always)]
 pub(crate) fn call<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     match panic::catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result,
