@@ -196,10 +196,13 @@ impl Runtime {
     }
 
     /// A resolved handle to module `id`, for callers that call it often: it skips the lookup
-    /// by name. After the module reloads the handle is stale and says so; take a new one.
+    /// by name. After the module reloads the handle is stale and says so; take a new one. A
+    /// contract has no handle: it has types, not methods.
     pub fn handle(&self, id: &str) -> Result<ModuleHandle> {
         let slot = self.shared.slot(id)?;
-        let call = slot.generation.as_ref().map(|g| g.decl.vtable.call);
+        let Some(call) = slot.generation.as_ref().map(|g| g.decl.vtable.call) else {
+            return Err(request_error(format!("`{id}` is a contract: it has types, not methods")));
+        };
         Ok(ModuleHandle { slot, call })
     }
 
@@ -800,10 +803,10 @@ impl Shared {
 /// A module resolved once, called many times (see [`Runtime::handle`]).
 pub struct ModuleHandle {
     slot: Rc<Slot>,
-    /// The generation's `call` entry point, copied out of its vtable once (`None` for a
-    /// contract). It stays callable: libraries are never closed, and the slot's instance
-    /// says whether this generation still runs.
-    call: Option<CallFn>,
+    /// The generation's `call` entry point, copied out of its vtable once. It stays
+    /// callable: libraries are never closed, and the slot's instance says whether this
+    /// generation still runs.
+    call: CallFn,
 }
 
 impl ModuleHandle {
@@ -813,9 +816,9 @@ impl ModuleHandle {
     #[inline(always)]
     pub fn call(&self, method: &str, args: &[u8]) -> Result<Vec<u8>, String> {
         let instance = self.slot.instance.borrow();
-        match (self.call, instance.as_ref()) {
-            (Some(call), Some(instance)) => guard::call(|| call(instance.as_ref(), method, args)),
-            _ => Err(self.stale()),
+        match instance.as_ref() {
+            Some(instance) => guard::call(|| (self.call)(instance.as_ref(), method, args)),
+            None => Err(self.stale()),
         }
     }
 
