@@ -233,6 +233,26 @@ fn the_editor_reloads_itself_between_frames_and_keeps_its_ui_state() {
 }
 
 #[test]
+fn an_api_edit_offers_a_restart_that_the_host_takes_at_its_safe_point() {
+    let (_sandbox, runtime) = editor_sandbox();
+    let mut h = harness(runtime);
+    assert!(h.query_by_label("Restart").is_none(), "no restart offered before the api changes");
+
+    // What live edit reports when `modules/core/api` changes.
+    let status = playground_api::host::BuildStatus { restart_needed: true, ..Default::default() };
+    h.state().set_build_status(status);
+    h.run();
+    assert!(h.query_by_label_contains("modules/core/api changed").is_some(), "the editor says why");
+    assert!(!h.state().take_restart_request(), "nothing asked yet");
+
+    h.get_by_label("Restart").click();
+    h.run();
+    assert!(h.state().take_restart_request(), "the request reached the host");
+    assert!(h.query_by_label("restarting…").is_some(), "the editor says it is restarting");
+    assert_eq!(generation(h.state(), "apps/editor"), 1, "nothing was reloaded: the host restarts instead");
+}
+
+#[test]
 fn snapshot_of_the_editor_at_rest() {
     // Deterministic: the demo modules, nothing selected, no reloads yet, no temp paths shown.
     let (_sandbox, runtime) = editor_sandbox();

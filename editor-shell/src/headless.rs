@@ -59,6 +59,9 @@ pub(crate) fn run(
             runtime.tick(dt);
             // The safe point: no module code is on the stack.
             control.safe_point(runtime);
+            if runtime.take_restart_request() {
+                break Next::Restart;
+            }
         }
     };
     control.finish(runtime, paths, &next)

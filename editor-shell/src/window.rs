@@ -272,6 +272,12 @@ impl Shell<'_> {
 
         // 3. The safe point: no module code is on the stack.
         let mut changed = control.safe_point(self.runtime);
+        // The editor's Restart button (after an api edit): close, then restart with every
+        // module's state (`restart.rs`).
+        if self.runtime.take_restart_request() {
+            *self.next = Next::Restart;
+            ctx.send_viewport_cmd(ViewportCommand::Close);
+        }
         match action {
             Some(fallback::Action::Retry) => {
                 self.notice = Some("building and loading the editor...".to_owned());

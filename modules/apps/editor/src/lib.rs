@@ -105,6 +105,12 @@ impl Editor {
             let build = host.build_status();
             if build.restart_needed {
                 ui.colored_label(egui::Color32::YELLOW, "modules/core/api changed: restart to pick it up");
+                let restart = ui.button("Restart").on_hover_text(
+                    "Rebuild the shell and the api, and start again; every module's state is saved and restored",
+                );
+                if restart.clicked() {
+                    self.notice = Some(host.request_restart().map(|()| "restarting…".to_owned()));
+                }
             } else if !build.building.is_empty() {
                 let progress = build.progress.map(|(done, all)| format!(" {done}/{all}")).unwrap_or_default();
                 ui.label(format!("building {}{progress}", build.building.join(", ")));

@@ -45,6 +45,12 @@ pub trait Host {
         let _ = description;
         Err(format!("this host cannot create modules (asked for `{id}`)"))
     }
+    /// Asks the host to restart at its next safe point: rebuild the shell and the api, save
+    /// every module's state, start the new binary and restore them. The way to pick up an
+    /// edit of `modules/core/api`, which no reload can swap.
+    fn request_restart(&self) -> Result<(), String> {
+        Err("this host cannot restart".to_owned())
+    }
 }
 
 /// One compiler message, as cargo reported it.

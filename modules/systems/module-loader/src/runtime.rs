@@ -98,6 +98,8 @@ struct Shared {
     reloading: RefCell<Option<String>>,
     seq: Cell<u64>,
     build: RefCell<BuildStatus>,
+    /// A module asked for a restart (`Host::request_restart`); the host takes it.
+    restart: Cell<bool>,
 }
 
 /// The loader's live state. One per process (or per test).
@@ -133,6 +135,7 @@ impl Runtime {
             reloading: RefCell::new(None),
             seq: Cell::new(0),
             build: RefCell::new(BuildStatus::default()),
+            restart: Cell::new(false),
         });
         Runtime { shared }
     }
@@ -354,6 +357,12 @@ impl Runtime {
     /// Publishes the build pipeline's state to modules (through [`Host::build_status`]).
     pub fn set_build_status(&self, status: BuildStatus) {
         *self.shared.build.borrow_mut() = status;
+    }
+
+    /// Whether a module asked for a restart since the last call; the host restarts at its
+    /// safe point. (The loader cannot restart a process; it only carries the request.)
+    pub fn take_restart_request(&self) -> bool {
+        self.shared.restart.replace(false)
     }
 
     /// The build pipeline's state.
@@ -874,6 +883,12 @@ impl Host for HostHandle {
         let made = crate::scaffold::create(&root, id, description)?;
         tracing::info!("created {} at {}", made.id, made.dir.display());
         Ok(made.dir.display().to_string())
+    }
+
+    fn request_restart(&self) -> std::result::Result<(), String> {
+        self.shared()?.restart.set(true);
+        tracing::info!("a restart was requested; it runs at the next safe point");
+        Ok(())
     }
 }
 
