@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use playground_api::serde_json;
 use playground_tests::{Shell, Xvfb, installed, profile_dir, workspace};
 
 /// How many distinct colours a picture has: a blank (or black) window has one or two.
@@ -74,6 +75,25 @@ fn the_editor_opens_draws_reloads_itself_and_quits_under_xvfb() {
     xvfb.screenshot(&second);
     let second_colours = colours(&second);
     assert!(second_colours > 16, "the screenshot after the reload is blank: {}", second.display());
+
+    // A restart (the way to pick up an api edit): the window builds the modules and the
+    // shell first (here cargo finds nothing to do), then the process restarts into a new
+    // window, and the modules come back with their state.
+    let world = shell.ok("state systems/ecs");
+    assert_eq!(shell.ok("restart"), serde_json::json!("restarting"));
+    shell.expect_line("ready");
+    let modules = shell.ok("modules");
+    let editor = modules.as_array().and_then(|m| m.iter().find(|m| m["id"] == "apps/editor")).expect("the editor");
+    assert_eq!(editor["generation"], 1, "a new process");
+    // Positions move on every tick; the entities and the id counter must be the same ones.
+    let after = shell.ok("state systems/ecs");
+    let ids = |state: &serde_json::Value| state["entities"].as_object().map(|e| e.keys().cloned().collect::<Vec<_>>());
+    assert_eq!(ids(&after), ids(&world), "the world's entities survived the restart");
+    assert_eq!(after["next_id"], world["next_id"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let third = shots_dir().join("after-restart.png");
+    xvfb.screenshot(&third);
+    assert!(colours(&third) > 16, "the screenshot after the restart is blank: {}", third.display());
 
     assert!(shell.quit(), "playground did not exit cleanly after quit");
 }

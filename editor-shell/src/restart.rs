@@ -8,7 +8,6 @@ use std::path::Path;
 use std::process::Command;
 
 use module_loader::Runtime;
-use module_loader::cargo::cargo_program;
 use playground_api::{codec, tracing};
 
 use crate::workspace::Paths;
@@ -21,19 +20,26 @@ pub(crate) fn read_states(file: &Path) -> Result<BTreeMap<String, Vec<u8>>, Stri
     Ok(states.into_iter().map(|(id, blob)| (id, blob.0)).collect())
 }
 
-/// Rebuilds the shell, saves every state, and execs the new binary. Returns only on failure,
-/// with every module still running.
+/// Rebuilds every module and the shell, saves every state, and execs the new binary.
+/// Returns only on failure, with every module still running.
+///
+/// The modules are rebuilt too: after an api edit, modules built against the old api would
+/// be refused by the new shell (their ABI stamp differs) and their states would have nowhere
+/// to go. When the window already built everything before closing, this is cargo finding
+/// nothing to do.
 pub(crate) fn restart(runtime: &Runtime, paths: &Paths) -> Result<(), String> {
-    tracing::info!("rebuilding the shell before the restart");
-    let mut build = Command::new(cargo_program());
-    build.current_dir(&paths.root).args(["build", "-p", "editor-shell"]);
-    if !cfg!(debug_assertions) {
-        build.arg("--release");
-    }
-    let status = build.status().map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !status.success() {
-        return Err(format!("the shell did not build ({status}); nothing was restarted"));
-    }
+    tracing::info!("rebuilding the modules and the shell before the restart");
+    let mut shown = 0;
+    paths
+        .restart_plan(runtime)?
+        .run(|p| {
+            let percent = p.done * 100 / p.total.max(1);
+            if percent >= shown + 10 || p.done == p.total {
+                shown = percent;
+                eprintln!("building for the restart: {}/{} ({percent}%)", p.done, p.total);
+            }
+        })
+        .map_err(|e| format!("{e}\nnothing was restarted"))?;
     let (states, errors) = runtime.save_all();
     if !errors.is_empty() {
         return Err(format!("not restarting: {}", errors.join("; ")));

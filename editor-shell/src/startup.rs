@@ -1,5 +1,6 @@
 //! The window's first screen when the modules must be built: cargo runs on a thread while a
-//! progress bar shows crates done out of total; the modules load when it ends.
+//! progress bar shows crates done out of total; the modules load when it ends. A restart's
+//! build runs the same way, its bar in a small window over the running editor.
 //!
 //! On a fresh clone that build compiles egui and wgpu (minutes on two cores), and nothing
 //! hot-reloadable exists yet to draw it, so the shell draws this screen itself, like the
@@ -57,6 +58,24 @@ impl Startup {
         // The elapsed time on screen ticks once a second; progress wakes the window itself.
         ui.ctx().request_repaint_after(Duration::from_secs(1));
     }
+
+    /// Just the progress bar, for a build that runs beside the editor (a restart's).
+    pub(crate) fn show_bar(&self, ui: &mut egui::Ui) {
+        ui.add(progress_bar(self.latest).desired_width(360.0));
+        ui.label(RichText::new(format!("{} s", self.started.elapsed().as_secs())).weak());
+        ui.ctx().request_repaint_after(Duration::from_secs(1));
+    }
+}
+
+/// Crates done out of total (unknown until cargo has planned the build).
+fn progress_bar(latest: Option<Progress>) -> egui::ProgressBar {
+    let (fraction, text) = match latest {
+        Some(p) if p.total > 0 => {
+            (p.done as f32 / p.total as f32, format!("{} of {} crates compiled", p.done, p.total))
+        }
+        _ => (0.0, "cargo is planning the build".to_owned()),
+    };
+    egui::ProgressBar::new(fraction).text(text)
 }
 
 /// The progress screen: crates done out of total (unknown until cargo has planned the build).
@@ -66,13 +85,7 @@ pub(crate) fn show_progress(ui: &mut egui::Ui, latest: Option<Progress>, elapsed
             ui.add_space(ui.available_height() / 3.0);
             ui.heading("Building the modules");
             ui.add_space(8.0);
-            let (fraction, text) = match latest {
-                Some(p) if p.total > 0 => {
-                    (p.done as f32 / p.total as f32, format!("{} of {} crates compiled", p.done, p.total))
-                }
-                _ => (0.0, "cargo is planning the build".to_owned()),
-            };
-            ui.add(egui::ProgressBar::new(fraction).text(text).desired_width(420.0));
+            ui.add(progress_bar(latest).desired_width(420.0));
             ui.add_space(6.0);
             ui.label(RichText::new(format!("{} s", elapsed.as_secs())).weak());
             ui.label(

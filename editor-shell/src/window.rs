@@ -169,6 +169,9 @@ struct Window<'a> {
     /// The latest reload the window has seen, and whether the last frame ran one.
     reload_seq: u64,
     reloaded_last_frame: bool,
+    /// The build a restart waits for (modules and shell), and how the last one ended.
+    restarting: Option<Startup>,
+    restart_error: Option<String>,
 }
 
 impl eframe::App for Window<'_> {
@@ -201,12 +204,65 @@ impl eframe::App for Window<'_> {
                     control.announce(&serde_json::json!({ "kind": "reload_frame", "seq": self.reload_seq, "ms": ms }));
                 }
                 self.shell.frame(ui, control);
+                self.restart(ui);
                 let seq = self.shell.runtime.last_reload_seq();
                 self.reloaded_last_frame = seq != self.reload_seq;
                 self.reload_seq = seq;
             }
             (None, Some(reason)) => startup::show_fatal(ui, reason),
             (None, None) => {}
+        }
+    }
+}
+
+impl Window<'_> {
+    /// A restart (the editor's Restart button after an api edit, or the `restart` command)
+    /// first builds every module and the shell with the window open and working, showing the
+    /// progress; only then does the window close and the process restart (`restart.rs`),
+    /// so the user never faces a closed window for the minutes an api rebuild takes.
+    fn restart(&mut self, ui: &mut egui::Ui) {
+        let runtime = self.shell.runtime;
+        if runtime.take_restart_request() && self.restarting.is_none() {
+            match self.shell.paths.restart_plan(runtime) {
+                Ok(plan) => {
+                    tracing::info!("building the modules and the shell for the restart");
+                    self.restart_error = None;
+                    self.restarting = Some(Startup::spawn(plan, Arc::clone(&self.waker)));
+                }
+                Err(e) => self.restart_error = Some(e),
+            }
+        }
+        if let Some(build) = &mut self.restarting {
+            match build.poll() {
+                None => {
+                    egui::Window::new("Restarting").collapsible(false).resizable(false).show(ui.ctx(), |ui| {
+                        ui.label("Building the modules and the shell; the editor keeps running until then.");
+                        build.show_bar(ui);
+                    });
+                }
+                Some(Ok(())) => {
+                    self.restarting = None;
+                    *self.shell.next = Next::Restart;
+                    ui.ctx().send_viewport_cmd(ViewportCommand::Close);
+                }
+                Some(Err(e)) => {
+                    self.restarting = None;
+                    tracing::error!("the restart's build failed: {e}");
+                    self.restart_error = Some(e);
+                }
+            }
+        }
+        if let Some(error) = &self.restart_error {
+            let mut open = true;
+            egui::Window::new("The restart did not happen").open(&mut open).show(ui.ctx(), |ui| {
+                ui.label("Everything keeps running as it was. The build said:");
+                egui::ScrollArea::vertical().max_height(300.0).show(ui, |ui| {
+                    ui.monospace(error);
+                });
+            });
+            if !open {
+                self.restart_error = None;
+            }
         }
     }
 }
@@ -227,6 +283,8 @@ impl Shell<'_> {
         while let Some(message) = control.try_recv() {
             match control.handle(self.runtime, message) {
                 Next::Continue => {}
+                // The window builds before it closes for a restart (see `Window`).
+                Next::Restart => self.runtime.request_restart(),
                 next => {
                     *self.next = next;
                     ctx.send_viewport_cmd(ViewportCommand::Close);
@@ -272,12 +330,7 @@ impl Shell<'_> {
 
         // 3. The safe point: no module code is on the stack.
         let mut changed = control.safe_point(self.runtime);
-        // The editor's Restart button (after an api edit): close, then restart with every
-        // module's state (`restart.rs`).
-        if self.runtime.take_restart_request() {
-            *self.next = Next::Restart;
-            ctx.send_viewport_cmd(ViewportCommand::Close);
-        }
+
         match action {
             Some(fallback::Action::Retry) => {
                 self.notice = Some("building and loading the editor...".to_owned());
@@ -366,6 +419,8 @@ pub(crate) fn run(runtime: &Runtime, paths: &Paths, options: &Options, build: bo
         fatal: None,
         reload_seq: 0,
         reloaded_last_frame: false,
+        restarting: None,
+        restart_error: None,
     };
     let result = eframe::run_native_ext(
         "Playground",

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use module_loader::cargo::{self, Progress};
 use module_loader::{Config, Runtime};
@@ -82,15 +83,23 @@ impl Paths {
         let packages: Vec<String> =
             graph.sources().filter(|s| s.library.is_some()).map(|s| s.package.clone()).collect();
         let modules: Vec<String> = graph.sources().map(|s| s.manifest.id.clone()).collect();
-        Ok(BuildPlan { root: self.root.clone(), modules, packages })
+        Ok(BuildPlan { root: self.root.clone(), modules, packages, shell: false })
+    }
+
+    /// What a restart builds: every module library and then the shell itself, so that after
+    /// an api edit the new binary and every module agree on the api (the ABI stamp).
+    pub(crate) fn restart_plan(&self, runtime: &Runtime) -> Result<BuildPlan, String> {
+        Ok(BuildPlan { shell: true, ..self.build_plan(runtime)? })
     }
 }
 
-/// A cargo build of every module library (see [`Paths::build_plan`]).
+/// A cargo build of every module library, and of the shell for a restart (see
+/// [`Paths::build_plan`]).
 pub(crate) struct BuildPlan {
     root: PathBuf,
     modules: Vec<String>,
     packages: Vec<String>,
+    shell: bool,
 }
 
 impl BuildPlan {
@@ -99,7 +108,7 @@ impl BuildPlan {
         tracing::info!("building {} module(s)", self.packages.len());
         let outcome = cargo::build(&self.root, &self.modules, &self.packages, !cfg!(debug_assertions), on_progress);
         if outcome.success {
-            return Ok(());
+            return if self.shell { build_shell(&self.root) } else { Ok(()) };
         }
         let mut message = format!("the modules did not build ({:.1} s)", outcome.duration_ms / 1000.0);
         for d in outcome.diagnostics.iter().filter(|d| d.level == "error") {
@@ -112,6 +121,18 @@ impl BuildPlan {
         }
         Err(message)
     }
+}
+
+/// Builds the `playground` binary itself, in this binary's profile.
+fn build_shell(root: &Path) -> Result<(), String> {
+    tracing::info!("building the shell");
+    let mut build = Command::new(cargo::cargo_program());
+    build.current_dir(root).args(["build", "-p", "editor-shell"]);
+    if !cfg!(debug_assertions) {
+        build.arg("--release");
+    }
+    let status = build.status().map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("the shell did not build ({status})")) }
 }
 
 impl Drop for Paths {

@@ -359,10 +359,15 @@ impl Runtime {
         *self.shared.build.borrow_mut() = status;
     }
 
-    /// Whether a module asked for a restart since the last call; the host restarts at its
-    /// safe point. (The loader cannot restart a process; it only carries the request.)
+    /// Whether a restart was asked for since the last call; the host restarts at its safe
+    /// point. (The loader cannot restart a process; it only carries the request.)
     pub fn take_restart_request(&self) -> bool {
         self.shared.restart.replace(false)
+    }
+
+    /// Asks for a restart, as `Host::request_restart` does for a module.
+    pub fn request_restart(&self) {
+        self.shared.restart.set(true);
     }
 
     /// The build pipeline's state.
