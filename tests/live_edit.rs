@@ -147,3 +147,32 @@ fn deleting_a_module_folder_unloads_only_what_nobody_needs() {
     assert_eq!(shell.ok("call systems/probe total"), json!(7));
     assert!(shell.quit());
 }
+
+#[test]
+fn an_api_edit_asks_for_a_restart_that_rebuilds_everything_and_keeps_every_state() {
+    let live = LiveWorkspace::prepare();
+    let mut shell = live.shell();
+    shell.ok("call plugins/counter add 5");
+    shell.ok("call systems/probe add 3");
+
+    // Any edit of the immortal api changes its ABI stamp: no reload can take it.
+    live.edit(
+        "modules/core/api/src/lib.rs",
+        "pub mod abi;",
+        "// Edited by the live-edit test: the stamp changes with the source.\npub mod abi;",
+    );
+    let events = shell.wait_for("restart_needed", BUILD);
+    assert!(events.iter().all(|e| e["kind"] != "build_started"), "no reload was tried: {events:?}");
+    assert_eq!(shell.ok("build")["restart_needed"], json!(true));
+    assert_eq!(shell.ok("call plugins/counter get"), json!(5), "the running modules are untouched");
+
+    // The restart builds the api, every module and the shell, then restores every state.
+    assert_eq!(shell.ok("restart"), json!("restarting"));
+    shell.expect_line_within("ready", Duration::from_secs(900));
+    assert_eq!(shell.ok("call plugins/counter get"), json!(5), "the counter's state survived");
+    assert_eq!(shell.ok("call systems/probe total"), json!(3), "the probe's state survived");
+    assert_eq!(shell.ok("call plugins/counter probe_add 1"), json!(4), "the service is wired to the new build");
+    assert_eq!(shell.ok("build")["restart_needed"], json!(false), "the new process runs the new api");
+    assert!(shell.quit());
+    // The next `LiveWorkspace::prepare` puts the workspace's api back and rebuilds.
+}

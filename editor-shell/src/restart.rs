@@ -4,13 +4,25 @@
 
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use module_loader::Runtime;
 use playground_api::{codec, tracing};
 
 use crate::workspace::Paths;
+
+/// The path of the shell binary cargo just rebuilt. When the build replaced the running
+/// binary, Linux names this process's executable `<path> (deleted)`; the new one is at
+/// `<path>`.
+fn rebuilt_binary() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the shell binary: {e}"))?;
+    let exe = match exe.to_str().and_then(|s| s.strip_suffix(" (deleted)")) {
+        Some(path) => PathBuf::from(path),
+        None => exe,
+    };
+    if exe.is_file() { Ok(exe) } else { Err(format!("the rebuilt shell is not at {}", exe.display())) }
+}
 
 /// Reads the states a restarting process saved, and removes the file.
 pub(crate) fn read_states(file: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
@@ -40,6 +52,8 @@ pub(crate) fn restart(runtime: &Runtime, paths: &Paths) -> Result<(), String> {
             }
         })
         .map_err(|e| format!("{e}\nnothing was restarted"))?;
+    // Found before anything stops, so a missing binary leaves everything running.
+    let exe = rebuilt_binary()?;
     let (states, errors) = runtime.save_all();
     if !errors.is_empty() {
         return Err(format!("not restarting: {}", errors.join("; ")));
@@ -50,7 +64,6 @@ pub(crate) fn restart(runtime: &Runtime, paths: &Paths) -> Result<(), String> {
     for warning in runtime.shutdown_all() {
         tracing::warn!("{warning}");
     }
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find the shell binary: {e}"))?;
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     if let Some(at) = args.iter().position(|a| a == "--restore-state") {
         args.drain(at..(at + 2).min(args.len()));

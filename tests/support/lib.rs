@@ -315,7 +315,11 @@ impl Shell {
     }
 
     fn next_line(&mut self) -> String {
-        self.lines.recv_timeout(ANSWER_TIMEOUT).expect("the shell answers within a minute")
+        self.next_line_within(ANSWER_TIMEOUT)
+    }
+
+    fn next_line_within(&mut self, timeout: Duration) -> String {
+        self.lines.recv_timeout(timeout).unwrap_or_else(|e| panic!("the shell said nothing within {timeout:?}: {e}"))
     }
 
     /// Sends one command; `Ok(json text)` or `Err(message)`.
@@ -338,8 +342,13 @@ impl Shell {
 
     /// Waits for one plain line (not an answer), such as the `ready` a restarted shell prints.
     pub fn expect_line(&mut self, expected: &str) {
+        self.expect_line_within(expected, ANSWER_TIMEOUT);
+    }
+
+    /// [`Shell::expect_line`] for lines that take long (a restart that rebuilds the api).
+    pub fn expect_line_within(&mut self, expected: &str, timeout: Duration) {
         loop {
-            let line = self.next_line();
+            let line = self.next_line_within(timeout);
             if line.starts_with("event ") {
                 continue;
             }

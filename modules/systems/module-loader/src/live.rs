@@ -42,8 +42,10 @@ const DEBOUNCE: Duration = Duration::from_millis(10);
 
 /// How long the modules folder must be quiet before a build starts, when the changes are
 /// part of a burst (a formatter, "save all", an assistant writing files, saves arriving while
-/// a build runs): this is what turns a burst into one build.
-const SETTLE: Duration = Duration::from_millis(20);
+/// a build runs): this is what turns a burst into one build. 20 ms let a burst of saves 15 ms
+/// apart through when the machine was busy (a sleep overshoots); 50 ms holds. A new edit
+/// after calm does not wait for it.
+const SETTLE: Duration = Duration::from_millis(50);
 
 /// A change that follows this much calm is a new edit, not part of a burst: its build starts
 /// as soon as the watcher reports it (leading edge), without [`SETTLE`]. A single save then
@@ -100,6 +102,14 @@ fn is_noise(name: &str) -> bool {
         || [".swp", ".swx", ".swo", ".tmp", ".bak", ".orig"].iter().any(|ext| name.ends_with(ext))
 }
 
+/// Whether a path inside a crate's folder is one of its sources or manifests (not a build
+/// output, not an editor's temp file).
+fn is_source(inside: &Path) -> bool {
+    let file = inside.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let in_target = inside.components().any(|c| c.as_os_str() == "target");
+    !in_target && !is_noise(file) && (file.ends_with(".rs") || file.ends_with(".toml"))
+}
+
 /// Maps a changed path under the modules root to what it changes.
 pub fn classify(modules_root: &Path, path: &Path) -> Option<Change> {
     let relative = path.strip_prefix(modules_root).ok()?;
@@ -152,6 +162,8 @@ struct RunningBuild {
 pub struct LiveEdit {
     workspace: PathBuf,
     modules_root: PathBuf,
+    /// `modules/core/api` of the workspace: its edits are restarts, not reloads.
+    api_dir: PathBuf,
     release: bool,
     events: Receiver<DebounceEventResult>,
     _debouncer: Debouncer<notify::RecommendedWatcher, RecommendedCache>,
@@ -194,8 +206,17 @@ impl LiveEdit {
         debouncer
             .watch(modules_root, RecursiveMode::Recursive)
             .map_err(|e| Error::new(ErrorKind::Io, format!("cannot watch {}: {e}", modules_root.display())))?;
+        // The api is the workspace's, wherever the modules come from (`--modules`): an edit
+        // of it must ask for a restart even when it is outside the modules folder.
+        let api_dir = workspace.join("modules/core/api");
+        if api_dir.is_dir() && !api_dir.starts_with(modules_root) {
+            debouncer
+                .watch(&api_dir, RecursiveMode::Recursive)
+                .map_err(|e| Error::new(ErrorKind::Io, format!("cannot watch {}: {e}", api_dir.display())))?;
+        }
         Ok(LiveEdit {
             workspace: workspace.to_owned(),
+            api_dir,
             modules_root: modules_root.to_owned(),
             release,
             events,
@@ -273,7 +294,11 @@ impl LiveEdit {
                     continue;
                 }
                 for path in &event.paths {
-                    match classify(&self.modules_root, path) {
+                    let change = match path.strip_prefix(&self.api_dir) {
+                        Ok(inside) => is_source(inside).then_some(Change::Api),
+                        Err(_) => classify(&self.modules_root, path),
+                    };
+                    match change {
                         Some(Change::Module(id)) => {
                             let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
                             let source = file.ends_with(".rs") || file == "module.toml";
