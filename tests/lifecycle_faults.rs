@@ -80,7 +80,7 @@ fn panic_in_save_state_refuses_before_anything_changes() {
     check_reload_fails(
         "save_state",
         &[
-            "refused, the old generation still runs",
+            "refused; what ran before still runs, untouched",
             "could not save its state: panicked at",
             "injected panic in save_state",
         ],

@@ -283,7 +283,7 @@ fn reload_record(result: module_loader::Result<ReloadRecord>) -> Result<ReloadRe
     let record = result.map_err(|e| e.to_string())?;
     match &record.outcome {
         ReloadOutcome::Swapped => Ok(record),
-        ReloadOutcome::Refused(why) => Err(format!("reload refused, the old generation still runs: {why}")),
+        ReloadOutcome::Refused(why) => Err(format!("reload refused; what ran before still runs, untouched: {why}")),
         ReloadOutcome::RolledBack(why) => {
             Err(format!("reload rolled back, the old generation runs with its state: {why}"))
         }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use module_loader::Runtime;
 use playground_api::egui::{self, ViewportCommand};
-use playground_api::host::{ModuleInfo, ModuleStatus};
+use playground_api::host::{ModuleInfo, ModuleStatus, ReloadOutcome};
 use playground_api::{eframe, serde_json, tracing};
 
 use crate::control::{Control, Next, Options, Waker};
@@ -121,14 +121,40 @@ impl<'a> Shell<'a> {
         }
         restore_last_good(&last_good, &library)?;
         let record = self.runtime.reload(EDITOR).map_err(|e| e.to_string())?;
-        match record.outcome {
-            playground_api::host::ReloadOutcome::Swapped => {
+        if record.outcome == ReloadOutcome::Swapped {
+            self.ui_error = None;
+            self.build_error = None;
+            return Ok("rolled back to the last good editor".to_owned());
+        }
+        // The last good build could not take the broken build's state (a changed UI state
+        // type). It is only the editor's UI state, and the user asked to go back: start the
+        // editor fresh rather than leave them stuck on this screen.
+        let fresh = self.runtime.reload_fresh(EDITOR).map_err(|e| e.to_string())?;
+        match fresh.outcome {
+            ReloadOutcome::Swapped => {
                 self.ui_error = None;
                 self.build_error = None;
-                Ok("rolled back to the last good editor".to_owned())
+                Ok("rolled back to the last good editor; it could not read the broken build's UI state, so it starts fresh".to_owned())
             }
             other => Err(format!("the roll back did not load: {other:?}")),
         }
+    }
+
+    /// After a failed Retry: when the rebuilt editor loaded but could not take the broken
+    /// build's UI state (the reload was rolled back), load it once more without that state.
+    fn retry_fresh(&mut self) -> Option<String> {
+        let history = self.runtime.history();
+        let last = history.last().filter(|r| r.requested == EDITOR)?;
+        if !matches!(last.outcome, ReloadOutcome::RolledBack(_)) {
+            return None;
+        }
+        let record = self.runtime.reload_fresh(EDITOR).ok()?;
+        (record.outcome == ReloadOutcome::Swapped).then(|| {
+            self.ui_error = None;
+            self.build_error = None;
+            "the editor was rebuilt and loaded; it could not read the broken build's UI state, so it starts fresh"
+                .to_owned()
+        })
     }
 
     /// After a frame the editor drew without failing: keep its library as the last good one
@@ -334,7 +360,8 @@ impl Shell<'_> {
         match action {
             Some(fallback::Action::Retry) => {
                 self.notice = Some("building and loading the editor...".to_owned());
-                self.ui_error = None;
+                // `ui_error` stays: it names the failing generation, so the broken UI is not
+                // called again while the build runs, and a new generation clears it.
                 control.run_local(self.runtime, Op::Reload { id: EDITOR.to_owned(), build: true });
                 changed = true;
             }
@@ -347,10 +374,11 @@ impl Shell<'_> {
         for answer in std::mem::take(&mut control.local) {
             self.notice = Some(match answer {
                 Ok(_) => {
+                    self.ui_error = None;
                     self.build_error = None;
                     "the editor was rebuilt and loaded".to_owned()
                 }
-                Err(e) => e,
+                Err(e) => self.retry_fresh().unwrap_or(e),
             });
         }
 

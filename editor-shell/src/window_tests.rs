@@ -238,6 +238,39 @@ fn an_editor_that_panics_while_drawing_shows_the_fallback_and_roll_back_restores
 }
 
 #[test]
+fn roll_back_starts_the_editor_fresh_when_the_good_build_cannot_read_the_broken_ones_state() {
+    build_all();
+    let panicky = std::fs::read(panicky_editor_library()).expect("the panicky editor library");
+    let sandbox = Sandbox::with(&MODULES);
+    let library = sandbox.library(EDITOR);
+    let good = std::fs::read(&library).expect("the editor library");
+    let paths = paths_of(&sandbox);
+    keep_last_good(&paths, &library, &good);
+    // The broken build is what starts: it never had the real editor's UI state, and what it
+    // saves (nothing) is not a state the real editor can read.
+    sandbox.replace_library(EDITOR, &panicky);
+    let runtime = Runtime::new(paths.loader_config());
+    let mut next = Next::Continue;
+    let mut h = window(&runtime, &paths, &mut next);
+    assert!(h.query_by_label_contains("The editor failed while drawing: ").is_some(), "the fallback shows");
+    let broken = generation(&runtime, EDITOR);
+
+    h.get_by_label("Roll back to the last good version").click();
+    h.run();
+    assert!(h.query_by_label("The editor is not running").is_none(), "not stuck on the fallback");
+    assert!(h.query_by_label("Timings and log").is_some(), "the real editor draws");
+    let notice = h.state().0.notice.clone().unwrap_or_default();
+    assert!(notice.contains("starts fresh"), "the notice says the UI state was set aside: {notice}");
+    assert!(generation(&runtime, EDITOR) > broken, "a new generation of the editor");
+    let history = runtime.history();
+    let tried = &history[history.len() - 2];
+    assert!(matches!(tried.outcome, ReloadOutcome::RolledBack(_)), "first, with the state: {:?}", tried.outcome);
+    let fresh = history.last().expect("a record");
+    assert_eq!(fresh.outcome, ReloadOutcome::Swapped);
+    assert!(fresh.warnings.iter().any(|w| w.contains("started fresh")), "{:?}", fresh.warnings);
+}
+
+#[test]
 fn the_start_up_screen_shows_crates_done_out_of_total() {
     let mut latest = None;
     let mut h = Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_ui_state(

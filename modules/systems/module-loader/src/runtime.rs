@@ -100,6 +100,8 @@ struct Shared {
     build: RefCell<BuildStatus>,
     /// A module asked for a restart (`Host::request_restart`); the host takes it.
     restart: Cell<bool>,
+    /// Modules whose new generation starts without the saved state ([`Runtime::reload_fresh`]).
+    fresh: RefCell<BTreeSet<String>>,
 }
 
 /// The loader's live state. One per process (or per test).
@@ -136,6 +138,7 @@ impl Runtime {
             seq: Cell::new(0),
             build: RefCell::new(BuildStatus::default()),
             restart: Cell::new(false),
+            fresh: RefCell::new(BTreeSet::new()),
         });
         Runtime { shared }
     }
@@ -279,6 +282,18 @@ impl Runtime {
     /// runs; an `Err` means the request itself was refused (unknown id, reload running).
     pub fn reload(&self, id: &str) -> Result<ReloadRecord> {
         self.reload_set(&[id.to_owned()], 0)
+    }
+
+    /// [`Runtime::reload`], but `id`'s new generation starts from `create` and `initialize`
+    /// without the state the old one saved (its dependents keep theirs). For when the user
+    /// chose to drop a state the new code cannot read: the window's Roll back to an editor
+    /// build that does not know the broken build's UI state. A rollback of this transaction
+    /// still restores the old generation with its state.
+    pub fn reload_fresh(&self, id: &str) -> Result<ReloadRecord> {
+        self.shared.fresh.borrow_mut().insert(id.to_owned());
+        let record = self.reload(id);
+        self.shared.fresh.borrow_mut().clear();
+        record
     }
 
     /// Reloads several modules and everything that depends on any of them as one
@@ -720,7 +735,13 @@ impl Shared {
         for module in &chain {
             let Some(source) = graph.get(module) else { continue };
             let generation = next.get(module).cloned().flatten();
-            match self.start(&graph, source, generation, saved.get(module).map(Vec::as_slice)) {
+            let state = if self.fresh.borrow().contains(module) {
+                record.warnings.push(format!("`{module}` started fresh: its saved state was set aside"));
+                None
+            } else {
+                saved.get(module).map(Vec::as_slice)
+            };
+            match self.start(&graph, source, generation, state) {
                 Ok((init_us, restore_us)) => {
                     record.timings.init_us += init_us;
                     record.timings.restore_us += restore_us;
