@@ -1,7 +1,7 @@
 //! Reload timings: a stacked bar per reload (its phases) over time, drawn with egui_plot,
 //! and the table of every reload with its per-phase times and outcome, newest first.
 
-use egui_plot::{Bar, BarChart, Legend, Plot};
+use egui_plot::{Bar, BarChart, Plot};
 use playground_api::egui::{self, Color32, RichText};
 use playground_api::host::{PhaseTimings, ReloadOutcome, ReloadRecord};
 
@@ -14,6 +14,9 @@ const PHASES: [(&str, Color32); 5] = [
     ("init", Color32::from_rgb(200, 120, 200)),
     ("restore", Color32::from_rgb(230, 210, 90)),
 ];
+
+/// The colour of the build's bars.
+const BUILD: Color32 = Color32::from_rgb(150, 150, 160);
 
 fn phase_us(t: &PhaseTimings) -> [u64; 5] {
     [t.save_us, t.unload_us, t.load_us, t.init_us, t.restore_us]
@@ -50,27 +53,56 @@ fn chart(ui: &mut egui::Ui, history: &[ReloadRecord], last: usize) {
         charts.push(chart);
     }
     // A fixed view the user changes with the "last N reloads" control (saved with the
-    // editor's state), so no pan or zoom state lives in egui memory.
-    // The x range always spans `last` reloads, ending at the newest.
+    // editor's state), so no pan or zoom state lives in egui memory. The x range ends at the
+    // newest reload and spans the reloads there are (at least 10, at most `last`), so a
+    // handful of reloads fill the chart instead of huddling at its right edge.
     let newest = shown.last().map_or(0.0, |r| r.seq as f64);
-    Plot::new("reload_timings_chart")
-        .height(130.0)
-        .include_x(newest + 0.5)
-        .include_x(newest + 0.5 - last as f64)
-        .include_y(0.0)
-        .legend(Legend::default())
-        .x_axis_label("reload #")
-        .y_axis_label("ms")
-        .allow_zoom(false)
-        .allow_drag(false)
-        .allow_scroll(false)
-        .allow_boxed_zoom(false)
-        .allow_double_click_reset(false)
-        .show(ui, |plot| {
-            for chart in charts {
-                plot.bar_chart(chart);
-            }
-        });
+    let span = shown.len().max(10).min(last) as f64;
+    let left = (newest + 0.5 - span).max(0.5);
+    let fixed = |plot: Plot<'static>| {
+        plot.include_x(left)
+            .include_x(left + span)
+            .include_y(0.0)
+            .allow_zoom(false)
+            .allow_drag(false)
+            .allow_scroll(false)
+            .allow_boxed_zoom(false)
+            .allow_double_click_reset(false)
+    };
+    let with_build = shown.iter().any(|r| r.timings.build_us > 0);
+    // The legend is a row above the chart: inside it, it would cover the bars.
+    ui.horizontal(|ui| {
+        for (name, color) in PHASES {
+            ui.label(RichText::new("■").color(color));
+            ui.label(RichText::new(name).small());
+        }
+        if with_build {
+            ui.label(RichText::new("■").color(BUILD));
+            ui.label(RichText::new("build (below)").small());
+        }
+    });
+    let mut phases = fixed(Plot::new("reload_timings_chart")).height(110.0);
+    if !with_build {
+        phases = phases.x_axis_label("reload #");
+    }
+    phases.y_axis_label("ms").show(ui, |plot| {
+        for chart in charts {
+            plot.bar_chart(chart);
+        }
+    });
+    // The build is drawn apart: it takes hundreds of milliseconds where the swap takes one.
+    if with_build {
+        let bars: Vec<Bar> = shown
+            .iter()
+            .map(|r| Bar::new(r.seq as f64, r.timings.build_us as f64 / 1000.0).width(0.7).name("build"))
+            .collect();
+        fixed(Plot::new("reload_build_chart")).height(70.0).x_axis_label("reload #").y_axis_label("build ms").show(
+            ui,
+            |plot| {
+                plot.bar_chart(BarChart::new("build", bars).color(BUILD));
+            },
+        );
+    }
 }
 
 /// Draws the chart (over the `last` reloads, which the user can change) and the table.
