@@ -253,6 +253,26 @@ fn an_api_edit_offers_a_restart_that_the_host_takes_at_its_safe_point() {
 }
 
 #[test]
+fn a_running_build_shows_its_progress_bar() {
+    let (_sandbox, runtime) = editor_sandbox();
+    let mut h = harness(runtime);
+    // What live edit reports while cargo builds: modules, then crates done out of total.
+    let status = playground_api::host::BuildStatus {
+        building: vec!["plugins/movement".to_owned()],
+        progress: Some((3, 10)),
+        ..Default::default()
+    };
+    h.state().set_build_status(status);
+    // The harness cannot settle while a build runs (its spinner or bar asks for frames).
+    h.run_steps(2);
+    assert!(h.query_by_label("building plugins/movement").is_some());
+    assert!(h.query_by_label("3/10 crates").is_some(), "the bar says crates done out of total");
+    h.state().set_build_status(playground_api::host::BuildStatus::default());
+    h.run();
+    assert!(h.query_by_label("3/10 crates").is_none(), "the bar goes with the build");
+}
+
+#[test]
 fn snapshot_of_the_editor_at_rest() {
     // Deterministic: the demo modules, nothing selected, no reloads yet, no temp paths shown.
     let (_sandbox, runtime) = editor_sandbox();

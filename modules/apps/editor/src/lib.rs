@@ -112,8 +112,20 @@ impl Editor {
                     self.notice = Some(host.request_restart().map(|()| "restarting…".to_owned()));
                 }
             } else if !build.building.is_empty() {
-                let progress = build.progress.map(|(done, all)| format!(" {done}/{all}")).unwrap_or_default();
-                ui.label(format!("building {}{progress}", build.building.join(", ")));
+                ui.label(format!("building {}", build.building.join(", ")));
+                // Crates compiled out of total, once cargo has planned the build (the rustc
+                // fast path has no crates to count: it is one compiler run).
+                match build.progress {
+                    Some((done, all)) if all > 0 => {
+                        let bar = egui::ProgressBar::new(done as f32 / all as f32)
+                            .text(format!("{done}/{all} crates"))
+                            .desired_width(160.0);
+                        ui.add(bar);
+                    }
+                    _ => {
+                        ui.spinner();
+                    }
+                }
             } else if let Some(last) = build.last.as_ref().filter(|l| !l.success) {
                 ui.colored_label(egui::Color32::LIGHT_RED, format!("build of {} failed", last.modules.join(", ")))
                     .on_hover_text(last.diagnostics.first().map_or("", |d| d.rendered.as_str()));
