@@ -224,18 +224,10 @@ impl Control {
                     self.deliver(Reply::Line, Ok(Json::of("restarting")));
                     return Next::Restart;
                 }
-                Ok(Line::Op(op)) => {
-                    if let Some((reply, answer)) = self.dispatcher.run(runtime, op, Reply::Line) {
-                        self.deliver(reply, answer);
-                    }
-                }
+                Ok(Line::Op(op)) => self.dispatch(runtime, op, Reply::Line),
                 Err(message) => self.deliver(Reply::Line, Err(message)),
             },
-            Inbox::Mcp(request) => {
-                if let Some((reply, answer)) = self.dispatcher.run(runtime, request.op, Reply::Mcp(request.reply)) {
-                    self.deliver(reply, answer);
-                }
-            }
+            Inbox::Mcp(request) => self.dispatch(runtime, request.op, Reply::Mcp(request.reply)),
             Inbox::LinesEnded => {
                 // A served MCP endpoint keeps the editor up without a terminal.
                 if self.server.is_none() && self.quit_at_end_of_input {
@@ -256,7 +248,25 @@ impl Control {
 
     /// Runs an operation for the host itself; its answer lands in [`Control::local`].
     pub(crate) fn run_local(&mut self, runtime: &Runtime, op: Op) {
-        if let Some((reply, answer)) = self.dispatcher.run(runtime, op, Reply::Local) {
+        self.dispatch(runtime, op, Reply::Local);
+    }
+
+    /// Runs an operation, answering now or when its build ends. An operation that builds a
+    /// module (create, reload with a build) tells live edit, whose watcher sees the same
+    /// files: one build, not two.
+    fn dispatch(&mut self, runtime: &Runtime, op: Op, reply: Reply) {
+        let builds = match &op {
+            Op::Create { id, .. } | Op::Reload { id, build: true } => Some(id.clone()),
+            _ => None,
+        };
+        let answer = self.dispatcher.run(runtime, op, reply);
+        // After `run`: a create has written its files by now, and they belong to its build.
+        if let (Some(id), Some(live)) = (builds, self.live.as_mut())
+            && answer.is_none()
+        {
+            live.built_elsewhere(&[id]);
+        }
+        if let Some((reply, answer)) = answer {
             self.deliver(reply, answer);
         }
     }

@@ -18,7 +18,7 @@
 //! the next changes touch only the sources of dylib modules (no `Cargo.toml`, no contract),
 //! those commands are re-run directly ([`crate::rustc`]), which skips cargo's overhead.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
@@ -170,6 +170,10 @@ pub struct LiveEdit {
     pending: BTreeSet<String>,
     /// When the last change arrived, for [`SETTLE`] and [`CALM`].
     last_change: Option<Instant>,
+    /// Modules another build (an MCP `module.create` or `module.reload` with a build) took
+    /// over at this instant: changes made before it are in that build (see
+    /// [`LiveEdit::built_elsewhere`]).
+    claimed: BTreeMap<String, Instant>,
     /// Whether the pending changes began after [`CALM`] with no build running: they build at
     /// once instead of settling.
     leading: bool,
@@ -223,6 +227,7 @@ impl LiveEdit {
             _debouncer: debouncer,
             pending: BTreeSet::new(),
             last_change: None,
+            claimed: BTreeMap::new(),
             leading: false,
             build: None,
             wake,
@@ -243,6 +248,18 @@ impl LiveEdit {
     pub fn touch(&mut self, ids: impl IntoIterator<Item = String>) {
         for id in ids {
             self.changed(id);
+        }
+    }
+
+    /// Another build of `ids` starts now (the host's own operations: an MCP create, or a
+    /// reload with a build). Changes to them made until now are in that build, so live edit
+    /// drops them instead of building and reloading the same modules a second time; changes
+    /// made after this instant still build as usual.
+    pub fn built_elsewhere(&mut self, ids: &[String]) {
+        let now = Instant::now();
+        for id in ids {
+            self.pending.remove(id);
+            self.claimed.insert(id.clone(), now);
         }
     }
 
@@ -299,6 +316,8 @@ impl LiveEdit {
                         Err(_) => classify(&self.modules_root, path),
                     };
                     match change {
+                        // Made before another build of this module started: it has it.
+                        Some(Change::Module(id)) if self.claimed.get(&id).is_some_and(|at| event.time <= *at) => {}
                         Some(Change::Module(id)) => {
                             let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
                             let source = file.ends_with(".rs") || file == "module.toml";
@@ -450,8 +469,41 @@ impl LiveEdit {
 #[cfg(test)]
 mod tests {
     use std::path::Path;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
 
-    use super::{Change, classify};
+    use super::{Change, LiveEdit, classify};
+
+    /// Takes the watcher's events until `id` is pending or a second has passed.
+    fn wait_for_pending(live: &mut LiveEdit, id: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while Instant::now() < deadline {
+            live.take_changes(&mut Vec::new());
+            if live.pending.contains(id) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+
+    #[test]
+    fn changes_made_before_another_build_took_a_module_are_not_built_again() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let modules = dir.path().join("modules");
+        let source = modules.join("plugins/fresh/src");
+        std::fs::create_dir_all(&source).expect("the module folder");
+        let mut live = LiveEdit::watch(dir.path(), &modules, false, Arc::new(|| {})).expect("watch");
+
+        // Written (as `module.create` writes its files), then taken by the create's build.
+        std::fs::write(source.join("lib.rs"), "// first").expect("write");
+        live.built_elsewhere(&["plugins/fresh".to_owned()]);
+        assert!(!wait_for_pending(&mut live, "plugins/fresh"), "the create's own files went to a second build");
+
+        // A save after that build started is the user's next edit: it builds.
+        std::fs::write(source.join("lib.rs"), "// second").expect("write");
+        assert!(wait_for_pending(&mut live, "plugins/fresh"), "a later save was dropped");
+    }
 
     #[test]
     fn maps_paths_to_modules_and_ignores_noise() {
