@@ -47,6 +47,26 @@ fn keep_last_good(paths: &Paths, library: &Path, good: &[u8]) {
     std::fs::write(&last_good, good).expect("keep the last good build");
 }
 
+/// A sandbox of the demo and the real editor, with the real editor's build kept as the last
+/// good one (as an earlier run of the window would have kept it).
+struct WithLastGood {
+    sandbox: Sandbox,
+    /// Where the editor's library is, and its good bytes.
+    library: PathBuf,
+    good: Vec<u8>,
+    paths: Paths,
+}
+
+fn with_last_good() -> WithLastGood {
+    build_all();
+    let sandbox = Sandbox::with(&MODULES);
+    let library = sandbox.library(EDITOR);
+    let good = std::fs::read(&library).expect("the editor library");
+    let paths = paths_of(&sandbox);
+    keep_last_good(&paths, &library, &good);
+    WithLastGood { sandbox, library, good, paths }
+}
+
 /// Loads the sandbox's modules and runs the shell's real frame in a harness; the harness
 /// has already run its first frames when this returns.
 fn window<'a>(runtime: &'a Runtime, paths: &'a Paths, next: &'a mut Next) -> Harness<'a, (Shell<'a>, Control)> {
@@ -112,14 +132,9 @@ fn status(runtime: &Runtime, id: &str) -> Option<ModuleStatus> {
 
 #[test]
 fn a_broken_editor_shows_the_fallback_and_roll_back_restores_the_last_good_one() {
-    build_all();
-    let sandbox = Sandbox::with(&MODULES);
-    let library = sandbox.library(EDITOR);
-    let good = std::fs::read(&library).expect("the editor library");
+    let WithLastGood { sandbox, library, good, paths } = with_last_good();
     // A build that is not even a library: the editor cannot load.
     sandbox.replace_library(EDITOR, b"not a library");
-    let paths = paths_of(&sandbox);
-    keep_last_good(&paths, &library, &good);
 
     let runtime = Runtime::new(paths.loader_config());
     let mut next = Next::Continue;
@@ -177,13 +192,8 @@ fn retry_builds_and_loads_the_fixed_editor() {
 
 #[test]
 fn an_editor_that_panics_while_drawing_shows_the_fallback_and_roll_back_restores_it() {
-    build_all();
     let panicky = std::fs::read(panicky_editor_library()).expect("the panicky editor library");
-    let sandbox = Sandbox::with(&MODULES);
-    let library = sandbox.library(EDITOR);
-    let good = std::fs::read(&library).expect("the editor library");
-    let paths = paths_of(&sandbox);
-    keep_last_good(&paths, &library, &good);
+    let WithLastGood { sandbox, library, good, paths } = with_last_good();
     let runtime = Runtime::new(paths.loader_config());
     let mut next = Next::Continue;
     let mut h = window(&runtime, &paths, &mut next);
@@ -239,13 +249,8 @@ fn an_editor_that_panics_while_drawing_shows_the_fallback_and_roll_back_restores
 
 #[test]
 fn roll_back_starts_the_editor_fresh_when_the_good_build_cannot_read_the_broken_ones_state() {
-    build_all();
     let panicky = std::fs::read(panicky_editor_library()).expect("the panicky editor library");
-    let sandbox = Sandbox::with(&MODULES);
-    let library = sandbox.library(EDITOR);
-    let good = std::fs::read(&library).expect("the editor library");
-    let paths = paths_of(&sandbox);
-    keep_last_good(&paths, &library, &good);
+    let WithLastGood { sandbox, paths, .. } = with_last_good();
     // The broken build is what starts: it never had the real editor's UI state, and what it
     // saves (nothing) is not a state the real editor can read.
     sandbox.replace_library(EDITOR, &panicky);
