@@ -51,9 +51,14 @@ pub fn open(source: &Path, copy_to: &Path) -> Result<Opened> {
             library_error(source, format!("cannot copy the library to {}: {e}", copy_to.display()))
         }
     })?;
-    // The copy is what gets mapped, so the copy is what is checked.
-    let bytes = std::fs::read(copy_to).map_err(|e| library_error(copy_to, format!("cannot read the copy: {e}")))?;
-    if let Err(message) = check_elf(&bytes) {
+    // The copy is what gets mapped, so the copy is what is checked. The check needs the
+    // headers at the start and the file's length, not the 5 MB in between.
+    let checked = read_head(copy_to).and_then(|(head, len)| match check_elf(&head, len) {
+        Err(message) if message == HEADERS_FURTHER => std::fs::read(copy_to).map(|all| check_elf(&all, len)),
+        checked => Ok(checked),
+    });
+    let checked = checked.map_err(|e| library_error(copy_to, format!("cannot read the copy: {e}")))?;
+    if let Err(message) = checked {
         let _ = std::fs::remove_file(copy_to);
         return Err(library_error(source, message));
     }
@@ -118,12 +123,30 @@ fn with_causes(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// How much of a library [`read_head`] reads: the ELF header and the program headers are at
+/// the start of every library our toolchain links.
+const HEAD: u64 = 64 * 1024;
+
+/// What [`check_elf`] says when the program headers lie past the head it was given.
+const HEADERS_FURTHER: &str = "the program headers lie past the head that was read";
+
+/// The first [`HEAD`] bytes of a file, and its length.
+fn read_head(path: &Path) -> std::io::Result<(Vec<u8>, u64)> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut head = Vec::new();
+    file.take(HEAD).read_to_end(&mut head)?;
+    Ok((head, len))
+}
+
 /// Rejects files the dynamic linker would choke on: not ELF, the wrong class or machine, or
-/// truncated (a segment past the end of the file would fault when touched).
-fn check_elf(bytes: &[u8]) -> std::result::Result<(), String> {
+/// truncated (a segment past the end of the file would fault when touched). `bytes` is the
+/// start of the file (at least its headers), `len` the file's length.
+fn check_elf(bytes: &[u8], len: u64) -> std::result::Result<(), String> {
     const HEADER: usize = 64;
     if bytes.len() < HEADER || &bytes[..4] != b"\x7fELF" {
-        return Err(format!("not a library: not an ELF file ({} bytes)", bytes.len()));
+        return Err(format!("not a library: not an ELF file ({len} bytes)"));
     }
     if bytes[4] != 2 || bytes[5] != 1 {
         return Err("not a library for this machine: not 64-bit little-endian ELF".to_owned());
@@ -134,7 +157,6 @@ fn check_elf(bytes: &[u8]) -> std::result::Result<(), String> {
     if u16_at(16) != ET_DYN {
         return Err("not a shared library (ELF type is not DYN)".to_owned());
     }
-    let len = bytes.len() as u64;
     let phoff = u64_at(32).unwrap_or(u64::MAX);
     let phentsize = u64::from(u16_at(54));
     let phnum = u64::from(u16_at(56));
@@ -150,6 +172,9 @@ fn check_elf(bytes: &[u8]) -> std::result::Result<(), String> {
     let sh_end = shoff.saturating_add(u64::from(u16_at(58)).saturating_mul(u64::from(u16_at(60))));
     if sh_end > len {
         return Err(format!("the file is truncated: its section headers end at byte {sh_end}, the file has {len}"));
+    }
+    if ph_end > bytes.len() as u64 {
+        return Err(HEADERS_FURTHER.to_owned());
     }
     const PT_LOAD: u32 = 1;
     for i in 0..phnum {
@@ -179,7 +204,7 @@ mod tests {
 
     #[test]
     fn rejects_non_elf_and_truncated_files() {
-        let err = check_elf(b"hello").unwrap_err();
+        let err = check_elf(b"hello", 5).unwrap_err();
         assert!(err.contains("not an ELF file"), "{err}");
         let mut header = vec![0u8; 64];
         header[..4].copy_from_slice(b"\x7fELF");
@@ -189,7 +214,10 @@ mod tests {
         header[32] = 64; // program headers start right after the header...
         header[54] = 56;
         header[56] = 1; // ...and there is one, which is not in the file.
-        let err = check_elf(&header).unwrap_err();
+        let err = check_elf(&header, header.len() as u64).unwrap_err();
         assert!(err.contains("truncated"), "{err}");
+        // The same header read as the head of a longer file: the program header is in the
+        // file but not in the head, so the caller must read on.
+        assert_eq!(check_elf(&header, 4096), Err(super::HEADERS_FURTHER.to_owned()));
     }
 }

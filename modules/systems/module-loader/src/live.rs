@@ -36,9 +36,19 @@ use crate::runtime::Runtime;
 use crate::rustc::{self, FastBuild};
 
 /// How long the watcher holds an event to fold repeats of it (an editor's save is several
-/// writes, or a write and a rename) into one. notify-debouncer-full delays each event by
-/// this much; it does not wait for quiet, so a long burst of saves leaks through it.
-const DEBOUNCE: Duration = Duration::from_millis(10);
+/// writes, or a write and a rename, within a millisecond or two) into one.
+/// notify-debouncer-full delays each event by this much, checked every [`DEBOUNCE_TICK`];
+/// it does not wait for quiet, so a long burst of saves leaks through it ([`SETTLE`] holds
+/// those). Every edit waits this long before rustc starts.
+const DEBOUNCE: Duration = Duration::from_millis(5);
+/// The debouncer's thread wakes this often even when nothing happens: 2 ms cost 1.7% of a
+/// core at idle with the window open, 5 ms costs 0.6% (BENCHMARKS.md).
+const DEBOUNCE_TICK: Duration = Duration::from_millis(5);
+
+/// How long after another build took a module ([`LiveEdit::built_elsewhere`]) its changes
+/// still count as that build's. The watcher stamps an event when it receives it, which can
+/// be a few milliseconds after the write; and that build reads the sources later still.
+const CLAIM_GRACE: Duration = Duration::from_millis(100);
 
 /// How long the modules folder must be quiet before a build starts, when the changes are
 /// part of a burst (a formatter, "save all", an assistant writing files, saves arriving while
@@ -205,7 +215,7 @@ impl LiveEdit {
                 }
             }
         };
-        let mut debouncer = new_debouncer(DEBOUNCE, Some(Duration::from_millis(5)), on_change)
+        let mut debouncer = new_debouncer(DEBOUNCE, Some(DEBOUNCE_TICK), on_change)
             .map_err(|e| Error::new(ErrorKind::Io, format!("cannot start the file watcher: {e}")))?;
         debouncer
             .watch(modules_root, RecursiveMode::Recursive)
@@ -317,7 +327,8 @@ impl LiveEdit {
                     };
                     match change {
                         // Made before another build of this module started: it has it.
-                        Some(Change::Module(id)) if self.claimed.get(&id).is_some_and(|at| event.time <= *at) => {}
+                        Some(Change::Module(id))
+                            if self.claimed.get(&id).is_some_and(|at| event.time <= *at + CLAIM_GRACE) => {}
                         Some(Change::Module(id)) => {
                             let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
                             let source = file.ends_with(".rs") || file == "module.toml";
@@ -501,6 +512,7 @@ mod tests {
         assert!(!wait_for_pending(&mut live, "plugins/fresh"), "the create's own files went to a second build");
 
         // A save after that build started is the user's next edit: it builds.
+        std::thread::sleep(super::CLAIM_GRACE);
         std::fs::write(source.join("lib.rs"), "// second").expect("write");
         assert!(wait_for_pending(&mut live, "plugins/fresh"), "a later save was dropped");
     }
