@@ -262,9 +262,9 @@ impl LiveEdit {
     }
 
     /// Another build of `ids` starts now (the host's own operations: an MCP create, or a
-    /// reload with a build). Changes to them made until now are in that build, so live edit
-    /// drops them instead of building and reloading the same modules a second time; changes
-    /// made after this instant still build as usual.
+    /// reload with a build). Changes to them seen until [`CLAIM_GRACE`] after now are that
+    /// build's, so live edit drops them instead of building and reloading the same modules a
+    /// second time; later changes build as usual.
     pub fn built_elsewhere(&mut self, ids: &[String]) {
         let now = Instant::now();
         for id in ids {
