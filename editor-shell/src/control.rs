@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use module_loader::Runtime;
 use module_loader::live::{self, LiveEdit, LiveEvent};
+use playground_api::host::{BuildOutcome, BuildStatus};
 use playground_api::{serde_json, tracing};
 
 use crate::mcp;
@@ -294,6 +295,15 @@ impl Control {
             self.deliver(reply, answer);
         }
         changed
+    }
+
+    /// Records a build the host ran itself (the start-up build) as the last build, so the
+    /// editor and `build` show it like live edit's own.
+    pub(crate) fn note_build(&mut self, runtime: &Runtime, outcome: BuildOutcome) {
+        match self.live.as_mut() {
+            Some(live) => live.note_build(outcome),
+            None => runtime.set_build_status(BuildStatus { last: Some(outcome), ..BuildStatus::default() }),
+        }
     }
 
     /// How soon the host must reach the safe point again without a wake (live edit's pending

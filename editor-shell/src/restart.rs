@@ -51,7 +51,7 @@ pub(crate) fn restart(runtime: &Runtime, paths: &Paths) -> Result<(), String> {
                 eprintln!("building for the restart: {}/{} ({percent}%)", p.done, p.total);
             }
         })
-        .map_err(|e| format!("{e}\nnothing was restarted"))?;
+        .map_err(|failed| format!("{}\nnothing was restarted", failed.message))?;
     // Found before anything stops, so a missing binary leaves everything running.
     let exe = rebuilt_binary()?;
     let (states, errors) = runtime.save_all();

@@ -12,14 +12,15 @@ use std::time::{Duration, Instant};
 
 use module_loader::cargo::Progress;
 use playground_api::egui::{self, RichText};
+use playground_api::host::BuildOutcome;
 
 use crate::control::Waker;
-use crate::workspace::BuildPlan;
+use crate::workspace::{BuildFailed, BuildPlan};
 
 /// The start-up build, running on its thread.
 pub(crate) struct Startup {
     progress: Receiver<Progress>,
-    outcome: Receiver<Result<(), String>>,
+    outcome: Receiver<Result<(), BuildFailed>>,
     latest: Option<Progress>,
     started: Instant,
 }
@@ -42,14 +43,18 @@ impl Startup {
     }
 
     /// The build's result once it has ended.
-    pub(crate) fn poll(&mut self) -> Option<Result<(), String>> {
+    pub(crate) fn poll(&mut self) -> Option<Result<(), BuildFailed>> {
         while let Ok(p) = self.progress.try_recv() {
             self.latest = Some(p);
         }
         match self.outcome.try_recv() {
             Ok(result) => Some(result),
             Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Disconnected) => Some(Err("the build thread ended without a result".to_owned())),
+            Err(TryRecvError::Disconnected) => {
+                let message = "the build thread ended without a result".to_owned();
+                let outcome = BuildOutcome { error: Some(message.clone()), ..BuildOutcome::default() };
+                Some(Err(BuildFailed { message, outcome }))
+            }
         }
     }
 

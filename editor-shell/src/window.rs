@@ -208,12 +208,17 @@ impl eframe::App for Window<'_> {
                 return;
             };
             self.startup = None;
-            if let Err(error) = &result {
-                tracing::error!("{error}");
-            }
-            self.shell.build_error = result.err();
             match start_control(self.shell.runtime, self.shell.paths, self.options, &self.waker) {
-                Ok(control) => *self.control = Some(control),
+                Ok(mut control) => {
+                    // A failed start-up build is shown like any failed build: the editor's
+                    // top bar says so, older builds of the modules run.
+                    if let Err(failed) = result {
+                        tracing::error!("{}", failed.message);
+                        control.note_build(self.shell.runtime, failed.outcome);
+                        self.shell.build_error = Some(failed.message);
+                    }
+                    *self.control = Some(control);
+                }
                 Err(e) => self.fatal = Some(e),
             }
             ui.ctx().request_repaint();
@@ -271,10 +276,10 @@ impl Window<'_> {
                     *self.shell.next = Next::Restart;
                     ui.ctx().send_viewport_cmd(ViewportCommand::Close);
                 }
-                Some(Err(e)) => {
+                Some(Err(failed)) => {
                     self.restarting = None;
-                    tracing::error!("the restart's build failed: {e}");
-                    self.restart_error = Some(e);
+                    tracing::error!("the restart's build failed: {}", failed.message);
+                    self.restart_error = Some(failed.message);
                 }
             }
         }

@@ -276,6 +276,30 @@ fn roll_back_starts_the_editor_fresh_when_the_good_build_cannot_read_the_broken_
 }
 
 #[test]
+fn a_failed_start_up_build_shows_in_the_editor_while_older_builds_run() {
+    build_all();
+    let sandbox = Sandbox::with(&MODULES);
+    let paths = paths_of(&sandbox);
+    let runtime = Runtime::new(paths.loader_config());
+    let mut next = Next::Continue;
+    let mut h = window(&runtime, &paths, &mut next);
+    assert!(h.query_by_label_contains("failed").is_none(), "nothing failed yet");
+
+    // What the window does when the start-up build fails: the modules built before load,
+    // and the failure becomes the last build, which the editor's top bar shows.
+    let outcome = playground_api::host::BuildOutcome {
+        modules: vec!["plugins/movement".to_owned()],
+        error: Some("rustup could not choose a version of cargo to run".to_owned()),
+        ..Default::default()
+    };
+    h.state_mut().1.note_build(&runtime, outcome.clone());
+    h.run();
+    assert!(h.query_by_label("build of plugins/movement failed").is_some(), "the editor says the build failed");
+    assert_eq!(runtime.build_status().last, Some(outcome), "`build` reports it too");
+    assert_eq!(status(&runtime, "plugins/movement"), Some(ModuleStatus::Loaded), "the older build runs");
+}
+
+#[test]
 fn the_start_up_screen_shows_crates_done_out_of_total() {
     let mut latest = None;
     let mut h = Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_ui_state(

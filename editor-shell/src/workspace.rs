@@ -7,6 +7,7 @@ use std::process::Command;
 
 use module_loader::cargo::{self, Progress};
 use module_loader::{Config, Runtime};
+use playground_api::host::BuildOutcome;
 use playground_api::tracing;
 
 /// The folders the shell works with.
@@ -66,7 +67,8 @@ impl Paths {
     /// on stderr (the headless host's start).
     pub(crate) fn build_modules(&self, runtime: &Runtime) -> Result<(), String> {
         let mut shown = 0;
-        self.build_plan(runtime)?.run(|p| {
+        let plan = self.build_plan(runtime)?;
+        plan.run(|p| {
             // A progress line on stderr at most every 5%, so logs stay readable.
             let percent = p.done * 100 / p.total.max(1);
             if percent >= shown + 5 || p.done == p.total {
@@ -74,6 +76,7 @@ impl Paths {
                 eprintln!("building modules: {}/{} ({percent}%)", p.done, p.total);
             }
         })
+        .map_err(|failed| failed.message)
     }
 
     /// What building every module library takes; resolved here, run anywhere (it is `Send`,
@@ -102,24 +105,38 @@ pub(crate) struct BuildPlan {
     shell: bool,
 }
 
+/// A build that failed: the message for a screen or a log, and cargo's outcome for the
+/// editor's build status.
+pub(crate) struct BuildFailed {
+    pub(crate) message: String,
+    pub(crate) outcome: BuildOutcome,
+}
+
 impl BuildPlan {
-    /// Runs cargo, reporting crates done/total; the error is cargo's diagnostics, rendered.
-    pub(crate) fn run(self, on_progress: impl FnMut(Progress)) -> Result<(), String> {
+    /// Runs cargo, reporting crates done/total; a failure carries cargo's diagnostics.
+    pub(crate) fn run(self, on_progress: impl FnMut(Progress)) -> Result<(), BuildFailed> {
         tracing::info!("building {} module(s)", self.packages.len());
-        let outcome = cargo::build(&self.root, &self.modules, &self.packages, !cfg!(debug_assertions), on_progress);
+        let mut outcome = cargo::build(&self.root, &self.modules, &self.packages, !cfg!(debug_assertions), on_progress);
+        if outcome.success && !self.shell {
+            return Ok(());
+        }
         if outcome.success {
-            return if self.shell { build_shell(&self.root) } else { Ok(()) };
+            return build_shell(&self.root).map_err(|message| {
+                outcome.success = false;
+                outcome.error = Some(message.clone());
+                BuildFailed { message, outcome }
+            });
         }
         let mut message = format!("the modules did not build ({:.1} s)", outcome.duration_ms / 1000.0);
         for d in outcome.diagnostics.iter().filter(|d| d.level == "error") {
             message.push('\n');
             message.push_str(&d.rendered);
         }
-        if let Some(error) = outcome.error {
+        if let Some(error) = &outcome.error {
             message.push('\n');
-            message.push_str(&error);
+            message.push_str(error);
         }
-        Err(message)
+        Err(BuildFailed { message, outcome })
     }
 }
 

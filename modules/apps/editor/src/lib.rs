@@ -127,8 +127,9 @@ impl Editor {
                     }
                 }
             } else if let Some(last) = build.last.as_ref().filter(|l| !l.success) {
+                let why = last.diagnostics.first().map(|d| d.rendered.as_str()).or(last.error.as_deref());
                 ui.colored_label(egui::Color32::LIGHT_RED, format!("build of {} failed", last.modules.join(", ")))
-                    .on_hover_text(last.diagnostics.first().map_or("", |d| d.rendered.as_str()));
+                    .on_hover_text(why.unwrap_or("no diagnostics"));
             }
             match &self.notice {
                 Some(Ok(text)) => {

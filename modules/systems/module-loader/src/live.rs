@@ -261,6 +261,12 @@ impl LiveEdit {
         }
     }
 
+    /// Takes `outcome` as the last build, as if live edit had run it (the host's start-up
+    /// build): its errors show until the next good build.
+    pub fn note_build(&mut self, outcome: BuildOutcome) {
+        self.status.last = Some(outcome);
+    }
+
     /// Another build of `ids` starts now (the host's own operations: an MCP create, or a
     /// reload with a build). Changes to them seen until [`CLAIM_GRACE`] after now are that
     /// build's, so live edit drops them instead of building and reloading the same modules a
