@@ -214,7 +214,7 @@ impl eframe::App for Window<'_> {
                     // top bar says so, older builds of the modules run.
                     if let Err(failed) = result {
                         tracing::error!("{}", failed.message);
-                        control.note_build(self.shell.runtime, failed.outcome);
+                        control.note_build(self.shell.runtime, *failed.outcome);
                         self.shell.build_error = Some(failed.message);
                     }
                     *self.control = Some(control);

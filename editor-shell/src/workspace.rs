@@ -109,7 +109,8 @@ pub(crate) struct BuildPlan {
 /// editor's build status.
 pub(crate) struct BuildFailed {
     pub(crate) message: String,
-    pub(crate) outcome: BuildOutcome,
+    /// Boxed: a failure travels through `Result`s, and the outcome is large.
+    pub(crate) outcome: Box<BuildOutcome>,
 }
 
 impl BuildPlan {
@@ -124,7 +125,7 @@ impl BuildPlan {
             return build_shell(&self.root).map_err(|message| {
                 outcome.success = false;
                 outcome.error = Some(message.clone());
-                BuildFailed { message, outcome }
+                BuildFailed { message, outcome: Box::new(outcome) }
             });
         }
         let mut message = format!("the modules did not build ({:.1} s)", outcome.duration_ms / 1000.0);
@@ -136,7 +137,7 @@ impl BuildPlan {
             message.push('\n');
             message.push_str(error);
         }
-        Err(BuildFailed { message, outcome })
+        Err(BuildFailed { message, outcome: Box::new(outcome) })
     }
 }
 
