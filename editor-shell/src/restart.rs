@@ -41,16 +41,9 @@ pub(crate) fn read_states(file: &Path) -> Result<BTreeMap<String, Vec<u8>>, Stri
 /// nothing to do.
 pub(crate) fn restart(runtime: &Runtime, paths: &Paths) -> Result<(), String> {
     tracing::info!("rebuilding the modules and the shell before the restart");
-    let mut shown = 0;
     paths
         .restart_plan(runtime)?
-        .run(|p| {
-            let percent = p.done * 100 / p.total.max(1);
-            if percent >= shown + 10 || p.done == p.total {
-                shown = percent;
-                eprintln!("building for the restart: {}/{} ({percent}%)", p.done, p.total);
-            }
-        })
+        .run_on_stderr("building for the restart")
         .map_err(|failed| format!("{}\nnothing was restarted", failed.message))?;
     // Found before anything stops, so a missing binary leaves everything running.
     let exe = rebuilt_binary()?;

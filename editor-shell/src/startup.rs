@@ -4,8 +4,9 @@
 //!
 //! On a fresh clone that build compiles egui and wgpu (minutes on two cores), and nothing
 //! hot-reloadable exists yet to draw it, so the shell draws this screen itself, like the
-//! fallback screen. A failed build does not end here: the modules that did build load, and
-//! the fallback screen shows the errors.
+//! fallback screen. A failed build does not end here: the modules built before load, the
+//! editor's top bar reports the failure, and the fallback screen shows it if the editor
+//! itself cannot run.
 
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use std::time::{Duration, Instant};

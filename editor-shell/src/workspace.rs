@@ -66,17 +66,7 @@ impl Paths {
     /// Builds every module library with cargo, in this binary's profile, with progress lines
     /// on stderr (the headless host's start).
     pub(crate) fn build_modules(&self, runtime: &Runtime) -> Result<(), String> {
-        let mut shown = 0;
-        let plan = self.build_plan(runtime)?;
-        plan.run(|p| {
-            // A progress line on stderr at most every 5%, so logs stay readable.
-            let percent = p.done * 100 / p.total.max(1);
-            if percent >= shown + 5 || p.done == p.total {
-                shown = percent;
-                eprintln!("building modules: {}/{} ({percent}%)", p.done, p.total);
-            }
-        })
-        .map_err(|failed| failed.message)
+        self.build_plan(runtime)?.run_on_stderr("building modules").map_err(|failed| failed.message)
     }
 
     /// What building every module library takes; resolved here, run anywhere (it is `Send`,
@@ -114,6 +104,19 @@ pub(crate) struct BuildFailed {
 }
 
 impl BuildPlan {
+    /// [`BuildPlan::run`] for a host with no window: progress goes to stderr as
+    /// `<what>: done/total (percent)`, at most every 5%, so logs stay readable.
+    pub(crate) fn run_on_stderr(self, what: &str) -> Result<(), BuildFailed> {
+        let mut shown = 0;
+        self.run(|p| {
+            let percent = p.done * 100 / p.total.max(1);
+            if percent >= shown + 5 || p.done == p.total {
+                shown = percent;
+                eprintln!("{what}: {}/{} ({percent}%)", p.done, p.total);
+            }
+        })
+    }
+
     /// Runs cargo, reporting crates done/total; a failure carries cargo's diagnostics.
     pub(crate) fn run(self, on_progress: impl FnMut(Progress)) -> Result<(), BuildFailed> {
         tracing::info!("building {} module(s)", self.packages.len());
