@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use playground_api::serde_json;
-use playground_tests::{Shell, Xvfb, installed, profile_dir, workspace};
+use playground_tests::{Xvfb, installed, window_home, workspace};
 
 /// How many distinct colours a picture has: a blank (or black) window has one or two.
 fn colours(png: &Path) -> u64 {
@@ -34,25 +34,11 @@ fn the_editor_opens_draws_reloads_itself_and_quits_under_xvfb() {
     }
     let sandbox = editor::sandbox();
     let xvfb = Xvfb::start();
-    let home = tempfile::tempdir().expect("a home");
-    let runtime_dir = home.path().join("xdg-runtime");
-    std::fs::create_dir_all(&runtime_dir).expect("runtime dir");
-    std::fs::set_permissions(&runtime_dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).expect("chmod");
+    let home = window_home();
 
     let started = Instant::now();
-    let mut command = Command::new(profile_dir().join("playground"));
-    command
-        .args(["--no-build", "--no-watch", "--modules"])
-        .arg(&sandbox.modules)
-        .arg("--library-dir")
-        .arg(&sandbox.libs)
-        .env("DISPLAY", &xvfb.display)
-        .env("XDG_RUNTIME_DIR", &runtime_dir)
-        // A fresh place for eframe's saved window and egui memory.
-        .env("HOME", home.path())
-        .env("XDG_DATA_HOME", home.path().join("data"));
     // `ready` comes after the first frame the editor drew.
-    let mut shell = Shell::spawn(command);
+    let mut shell = xvfb.playground(&sandbox, home.path(), false);
     let first_frame = started.elapsed();
     eprintln!("cold start to the first editor frame: {:.0} ms", first_frame.as_secs_f64() * 1000.0);
     std::thread::sleep(Duration::from_millis(500));

@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use playground_api::serde_json::json;
-use playground_tests::LiveWorkspace;
+use playground_tests::{LiveWorkspace, median_p95_max, millis};
 
 const RUNS: u32 = 20;
 const COUNTER: &str = "tests/fixtures/plugins/counter/src/lib.rs";
@@ -19,16 +19,6 @@ const MARKER: &str = "\"version\" => codec::encode(&1u32),";
 
 fn with_version(original: &str, version: u32) -> String {
     original.replacen(MARKER, &format!("\"version\" => codec::encode(&{version}u32),"), 1)
-}
-
-fn millis(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn stats(samples: &mut [f64]) -> (f64, f64) {
-    samples.sort_by(f64::total_cmp);
-    let at = |p: f64| samples[((samples.len() as f64 - 1.0) * p).round() as usize];
-    (at(0.5), at(0.95))
 }
 
 fn main() {
@@ -69,10 +59,10 @@ fn main() {
     }
     std::fs::write(&path, &original).expect("restore the counter");
 
-    let (live_median, live_p95) = stats(&mut edit_to_live);
-    let (bare_median, bare_p95) = stats(&mut bare);
-    let (build_median, _) = stats(&mut builds);
-    let (swap_median, swap_p95) = stats(&mut swaps);
+    let (live_median, live_p95, _) = median_p95_max(&mut edit_to_live);
+    let (bare_median, bare_p95, _) = median_p95_max(&mut bare);
+    let (build_median, _, _) = median_p95_max(&mut builds);
+    let (swap_median, swap_p95, _) = median_p95_max(&mut swaps);
     println!("edit-to-live over {RUNS} edits: median {live_median:.0} ms, p95 {live_p95:.0} ms");
     println!(
         "  of which the build (as recorded): median {build_median:.0} ms; the swap: median {swap_median:.2} ms, p95 {swap_p95:.2} ms"

@@ -8,44 +8,13 @@
 
 #![allow(clippy::print_stdout, reason = "a bench binary reports its figures on stdout")]
 
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use playground_tests::{Sandbox, Shell, Xvfb, build_all, installed, profile_dir};
+use playground_tests::{Sandbox, Shell, Xvfb, build_all, installed, median_p95_max, millis, window_home};
 
 const STARTS: usize = 5;
 const RELOADS: usize = 20;
 const IDLE: Duration = Duration::from_secs(10);
-
-fn millis(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn stats(samples: &mut [f64]) -> (f64, f64, f64) {
-    samples.sort_by(f64::total_cmp);
-    let at = |p: f64| samples[((samples.len() as f64 - 1.0) * p).round() as usize];
-    (at(0.5), at(0.95), samples[samples.len() - 1])
-}
-
-/// Starts `playground` in a window on `xvfb`; `ready` arrives after the first editor frame.
-fn start(sandbox: &Sandbox, xvfb: &Xvfb, home: &Path, watch: bool) -> Shell {
-    let mut command = Command::new(profile_dir().join("playground"));
-    command.arg("--no-build");
-    if !watch {
-        command.arg("--no-watch");
-    }
-    command
-        .arg("--modules")
-        .arg(&sandbox.modules)
-        .arg("--library-dir")
-        .arg(&sandbox.libs)
-        .env("DISPLAY", &xvfb.display)
-        .env("XDG_RUNTIME_DIR", home.join("xdg-runtime"))
-        .env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"));
-    Shell::spawn(command)
-}
 
 /// CPU seconds (user + system) the process has used so far, from /proc.
 fn cpu_seconds(pid: u32) -> f64 {
@@ -73,20 +42,17 @@ fn main() {
     build_all();
     let sandbox = Sandbox::with(&["core/types", "core/ecs", "systems/ecs", "plugins/movement", "apps/editor"]);
     let xvfb = Xvfb::start();
-    let home = tempfile::tempdir().expect("a home");
-    let runtime_dir = home.path().join("xdg-runtime");
-    std::fs::create_dir_all(&runtime_dir).expect("runtime dir");
-    std::fs::set_permissions(&runtime_dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).expect("chmod");
+    let home = window_home();
 
     let mut starts = Vec::new();
     for _ in 0..STARTS {
         let started = Instant::now();
-        let shell = start(&sandbox, &xvfb, home.path(), false);
+        let shell = xvfb.playground(&sandbox, home.path(), false);
         starts.push(millis(started.elapsed()));
         assert!(shell.quit(), "playground did not quit");
     }
 
-    let mut shell = start(&sandbox, &xvfb, home.path(), false);
+    let mut shell = xvfb.playground(&sandbox, home.path(), false);
     let mut frames = Vec::new();
     let mut swaps = Vec::new();
     for _ in 0..RELOADS {
@@ -107,13 +73,13 @@ fn main() {
     }
     let idle_off = idle_cpu(&shell);
     assert!(shell.quit(), "playground did not quit");
-    let shell = start(&sandbox, &xvfb, home.path(), true);
+    let shell = xvfb.playground(&sandbox, home.path(), true);
     let idle_on = idle_cpu(&shell);
     assert!(shell.quit(), "playground did not quit");
 
-    let (start_median, _, start_max) = stats(&mut starts);
-    let (frame_median, frame_p95, frame_max) = stats(&mut frames);
-    let (swap_median, swap_p95, _) = stats(&mut swaps);
+    let (start_median, _, start_max) = median_p95_max(&mut starts);
+    let (frame_median, frame_p95, frame_max) = median_p95_max(&mut frames);
+    let (swap_median, swap_p95, _) = median_p95_max(&mut swaps);
     println!(
         "cold start to the first editor frame over {STARTS} starts: median {start_median:.0} ms, max {start_max:.0} ms"
     );

@@ -525,6 +525,27 @@ impl Xvfb {
         Xvfb { child, display: format!(":{}", number.trim()) }
     }
 
+    /// Starts `playground` in a window on this display over `sandbox`'s modules (built, so
+    /// `--no-build`), with `home` as its home; `ready` arrives after the first editor frame.
+    pub fn playground(&self, sandbox: &Sandbox, home: &Path, watch: bool) -> Shell {
+        let mut command = Command::new(profile_dir().join("playground"));
+        command.arg("--no-build");
+        if !watch {
+            command.arg("--no-watch");
+        }
+        command
+            .arg("--modules")
+            .arg(&sandbox.modules)
+            .arg("--library-dir")
+            .arg(&sandbox.libs)
+            .env("DISPLAY", &self.display)
+            .env("XDG_RUNTIME_DIR", home.join("xdg-runtime"))
+            // A fresh place for eframe's saved window and egui memory.
+            .env("HOME", home)
+            .env("XDG_DATA_HOME", home.join("data"));
+        Shell::spawn(command)
+    }
+
     /// A PNG of the whole screen.
     pub fn screenshot(&self, to: &Path) {
         let status = Command::new("import")
@@ -541,4 +562,26 @@ impl Drop for Xvfb {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A fresh home for a windowed `playground`, with the private XDG runtime folder (mode
+/// 0700) that keeps Vulkan quiet.
+pub fn window_home() -> TempDir {
+    let home = tempfile::tempdir().expect("a home");
+    let runtime_dir = home.path().join("xdg-runtime");
+    std::fs::create_dir_all(&runtime_dir).expect("runtime dir");
+    std::fs::set_permissions(&runtime_dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).expect("chmod");
+    home
+}
+
+/// A duration in milliseconds, for the benches' reports.
+pub fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The median, 95th percentile and maximum of `samples` (sorted in place).
+pub fn median_p95_max(samples: &mut [f64]) -> (f64, f64, f64) {
+    samples.sort_by(f64::total_cmp);
+    let at = |p: f64| samples[((samples.len() as f64 - 1.0) * p).round() as usize];
+    (at(0.5), at(0.95), at(1.0))
 }
