@@ -189,14 +189,7 @@ impl Module for Editor {
         }
     }
 
-    fn save_state(&self) -> Result<Vec<u8>, String> {
-        codec::encode(&self.state)
-    }
-
-    fn restore_state(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.state = codec::decode(bytes)?;
-        Ok(())
-    }
+    playground_api::persist!(state);
 
     fn ui(&mut self, ui: &mut egui::Ui) {
         if self.fresh {

@@ -236,6 +236,34 @@ pub mod __export {
     }
 }
 
+/// Implements `save_state` and `restore_state` for the usual module, whose state is one
+/// field: the field is encoded with [`crate::codec`] (named fields, so adding a field with
+/// `#[serde(default)]` keeps the others) and decoded back, and bytes it cannot read are
+/// refused, which keeps the old generation running. Invoke it inside `impl Module`:
+///
+/// ```ignore
+/// impl Module for Movement {
+///     fn create() -> Self { Movement::default() }
+///     playground_api::persist!(stats);
+/// }
+/// ```
+///
+/// A module whose state needs more (a migration, or several fields kept apart from others)
+/// writes the two methods itself.
+#[macro_export]
+macro_rules! persist {
+    ($field:ident) => {
+        fn save_state(&self) -> ::std::result::Result<::std::vec::Vec<u8>, ::std::string::String> {
+            $crate::codec::encode(&self.$field)
+        }
+
+        fn restore_state(&mut self, bytes: &[u8]) -> ::std::result::Result<(), ::std::string::String> {
+            self.$field = $crate::codec::decode(bytes)?;
+            ::std::result::Result::Ok(())
+        }
+    };
+}
+
 /// Exports a [`Module`] implementation as a loadable Playground module.
 ///
 /// ```ignore

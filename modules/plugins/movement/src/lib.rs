@@ -92,14 +92,7 @@ impl Module for Movement {
         }
     }
 
-    fn save_state(&self) -> Result<Vec<u8>, String> {
-        codec::encode(&self.stats)
-    }
-
-    fn restore_state(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.stats = codec::decode(bytes)?;
-        Ok(())
-    }
+    playground_api::persist!(stats);
 }
 
 playground_api::export_module!(Movement);

@@ -83,14 +83,7 @@ impl Module for EcsSystem {
         }
     }
 
-    fn save_state(&self) -> Result<Vec<u8>, String> {
-        codec::encode(&self.world)
-    }
-
-    fn restore_state(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.world = codec::decode(bytes)?;
-        Ok(())
-    }
+    playground_api::persist!(world);
 }
 
 playground_api::export_module!(EcsSystem, services = [dyn World]);

@@ -129,8 +129,8 @@ const LIB_TEMPLATE: &str = r#"//! {DESCRIPTION}
 use playground_api::serde::{Deserialize, Serialize};
 use playground_api::{Module, codec};
 
-/// What survives a reload: `save_state` encodes it, the next build's `restore_state` takes it
-/// back. Add fields with `#[serde(default)]` and the others keep their values.
+/// What survives a reload: `persist!(state)` below saves it and the next build takes it back.
+/// Add fields with `#[serde(default)]` and the others keep their values.
 #[derive(Default, Serialize, Deserialize)]
 #[serde(crate = "playground_api::serde")]
 struct State {
@@ -165,14 +165,7 @@ impl Module for {TYPE} {
         }
     }
 
-    fn save_state(&self) -> Result<Vec<u8>, String> {
-        codec::encode(&self.state)
-    }
-
-    fn restore_state(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.state = codec::decode(bytes)?;
-        Ok(())
-    }
+    playground_api::persist!(state);
 }
 
 playground_api::export_module!({TYPE});
