@@ -81,6 +81,53 @@ fn a_contract_edit_reloads_the_whole_chain() {
     assert!(shell.quit());
 }
 
+/// The `built` event of the build that `events` (up to a `reloaded` or `built`) contains.
+fn built(events: &[playground_api::serde_json::Value]) -> &playground_api::serde_json::Value {
+    let built = events.iter().rev().find(|e| e["kind"] == "built").expect("a build ran");
+    &built["outcome"]
+}
+
+#[test]
+fn a_new_session_builds_its_first_edit_with_the_kept_rustc_command() {
+    let live = LiveWorkspace::prepare();
+    let version = |n: u32| format!("\"version\" => codec::encode(&{n}u32),");
+    // A first session's edit records the rustc command (with cargo, unless an earlier test in
+    // this copy already did) and keeps it beside the libraries.
+    let mut shell = live.shell();
+    live.edit(COUNTER, VERSION_1, &version(2));
+    shell.wait_for("reloaded", BUILD);
+    assert!(shell.quit());
+
+    // The next session's very first edit takes the fast path.
+    let mut shell = live.shell();
+    shell.ok("call plugins/counter add 4");
+    live.edit(COUNTER, &version(2), &version(3));
+    let events = shell.wait_for("reloaded", BUILD);
+    assert_eq!(built(&events)["fast_path"], true, "{:?}", built(&events));
+    assert_eq!(shell.ok("call plugins/counter version"), json!(3));
+    assert_eq!(shell.ok("call plugins/counter get"), json!(4));
+    assert!(shell.quit());
+
+    // A kept command that fails may be out of date: cargo confirms the error, and it shows.
+    let mut shell = live.shell();
+    live.edit(COUNTER, &version(3), "\"version\" => codec::encode(&4u32)),");
+    let events = shell.wait_for("built", BUILD);
+    let outcome = built(&events);
+    assert_eq!((outcome["success"].clone(), outcome["fast_path"].clone()), (json!(false), json!(false)), "{outcome}");
+    assert_eq!(outcome["diagnostics"][0]["level"], "error", "{outcome}");
+    assert_eq!(shell.ok("call plugins/counter version"), json!(3), "the old code still answers");
+    assert!(shell.quit());
+
+    // A manifest changed between sessions: the kept commands no longer apply, cargo builds.
+    live.edit("tests/fixtures/plugins/counter/Cargo.toml", "[lib]", "# Edited between two sessions.\n[lib]");
+    let mut shell = live.shell();
+    live.edit(COUNTER, "\"version\" => codec::encode(&4u32)),", &version(5));
+    let events = shell.wait_for("reloaded", BUILD);
+    assert_eq!(built(&events)["fast_path"], false, "{:?}", built(&events));
+    assert_eq!(shell.ok("call plugins/counter version"), json!(5));
+    assert!(shell.quit());
+}
+
 #[test]
 fn fifty_saves_in_a_second_cost_at_most_two_builds() {
     let live = LiveWorkspace::prepare();

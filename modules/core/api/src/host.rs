@@ -82,6 +82,9 @@ pub struct BuildOutcome {
     pub error: Option<String>,
     /// Seconds since the Unix epoch when it finished.
     pub finished_at: f64,
+    /// Built by re-running the recorded rustc commands (live edit's fast path), not cargo.
+    #[serde(default)]
+    pub fast_path: bool,
 }
 
 /// The build pipeline as the editor shows it.

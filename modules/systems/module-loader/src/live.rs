@@ -16,7 +16,10 @@
 //!
 //! Fast path: every cargo build records the rustc command it ran for each module crate. When
 //! the next changes touch only the sources of dylib modules (no `Cargo.toml`, no contract),
-//! those commands are re-run directly ([`crate::rustc`]), which skips cargo's overhead.
+//! those commands are re-run directly ([`crate::rustc`]), which skips cargo's overhead. The
+//! commands outlive the session (kept beside the libraries), so a new session's first edit
+//! takes the fast path too; a kept command that fails is checked with cargo once, since it
+//! may be what is out of date.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
@@ -75,20 +78,43 @@ pub enum Change {
     Api,
 }
 
+/// One module the fast path rebuilds: its crate name, recorded command and library.
+struct FastUnit {
+    krate: String,
+    command: String,
+    library: PathBuf,
+}
+
 /// Rebuilds each module with its recorded rustc command. `Err` means "use cargo instead".
+/// `inherited` holds the crates whose command an earlier session recorded and this one has
+/// not yet built with: such a command failing may mean it is out of date, so cargo decides.
 fn rebuild_directly(
     workspace: &Path,
     modules: &[String],
     packages: &[String],
-    fast: &[(String, PathBuf)],
+    fast: &[FastUnit],
+    inherited: &Mutex<BTreeSet<String>>,
 ) -> std::result::Result<BuildOutcome, String> {
     let started = Instant::now();
-    let mut outcome =
-        BuildOutcome { modules: modules.to_vec(), packages: packages.to_vec(), ..BuildOutcome::default() };
+    let mut outcome = BuildOutcome {
+        modules: modules.to_vec(),
+        packages: packages.to_vec(),
+        fast_path: true,
+        ..BuildOutcome::default()
+    };
     outcome.success = true;
-    for (command, library) in fast {
-        match rustc::rebuild(workspace, command, library) {
-            FastBuild::Built(warnings) => outcome.diagnostics.extend(warnings),
+    for unit in fast {
+        let from_earlier_session = inherited.lock().is_ok_and(|set| set.contains(&unit.krate));
+        match rustc::rebuild(workspace, &unit.command, &unit.library) {
+            FastBuild::Built(warnings) => {
+                outcome.diagnostics.extend(warnings);
+                if let Ok(mut set) = inherited.lock() {
+                    set.remove(&unit.krate);
+                }
+            }
+            FastBuild::Failed(_) if from_earlier_session => {
+                return Err(format!("the rustc command kept from an earlier session for `{}` failed", unit.krate));
+            }
             FastBuild::Failed(errors) => {
                 outcome.success = false;
                 outcome.diagnostics.extend(errors);
@@ -192,6 +218,11 @@ pub struct LiveEdit {
     status: BuildStatus,
     /// The rustc command of each module crate's last cargo build, for the fast path.
     invocations: Arc<Mutex<Invocations>>,
+    /// Crates whose command came from an earlier session and has not built in this one.
+    inherited: Arc<Mutex<BTreeSet<String>>>,
+    /// Whether the commands an earlier session kept were looked for (at the first build,
+    /// when the runtime says where the libraries are).
+    looked_for_kept: bool,
     /// A change since the last build that only cargo can handle (a `Cargo.toml`, a module
     /// folder appearing or going).
     needs_cargo: bool,
@@ -243,7 +274,9 @@ impl LiveEdit {
             wake,
             status: BuildStatus::default(),
             invocations: Arc::new(Mutex::new(Invocations::new())),
-            needs_cargo: true,
+            inherited: Arc::new(Mutex::new(BTreeSet::new())),
+            looked_for_kept: false,
+            needs_cargo: false,
             fast_builds: 0,
             builds: 0,
         })
@@ -411,8 +444,17 @@ impl LiveEdit {
             }
         }
         let packages: Vec<String> = packages.into_iter().collect();
+        let library_dir = runtime.config().library_dir.clone();
+        if !self.looked_for_kept {
+            self.looked_for_kept = true;
+            let kept = rustc::load(&library_dir, &rustc::inputs(&self.workspace, &self.modules_root));
+            if let (Ok(mut known), Ok(mut inherited)) = (self.invocations.lock(), self.inherited.lock()) {
+                inherited.extend(kept.keys().cloned());
+                known.extend(kept);
+            }
+        }
         // The fast path: each changed module is a dylib whose rustc command we know.
-        let fast: Option<Vec<(String, PathBuf)>> = if self.needs_cargo {
+        let fast: Option<Vec<FastUnit>> = if self.needs_cargo {
             None
         } else {
             let known = self.invocations.lock().map(|i| i.clone()).unwrap_or_default();
@@ -420,8 +462,9 @@ impl LiveEdit {
                 .iter()
                 .map(|id| {
                     let library = graph.get(id)?.library.clone()?;
-                    let stem = library.file_stem()?.to_str()?.strip_prefix("lib")?.to_owned();
-                    Some((known.get(&stem)?.clone(), library))
+                    let krate = library.file_stem()?.to_str()?.strip_prefix("lib")?.to_owned();
+                    let command = known.get(&krate)?.clone();
+                    Some(FastUnit { krate, command, library })
                 })
                 .collect()
         };
@@ -429,7 +472,9 @@ impl LiveEdit {
         let (outcome_tx, outcome) = channel();
         let (progress_tx, progress) = channel();
         let (workspace, release, modules) = (self.workspace.clone(), self.release, present.clone());
+        let modules_root = self.modules_root.clone();
         let invocations = Arc::clone(&self.invocations);
+        let inherited = Arc::clone(&self.inherited);
         let wake = Arc::clone(&self.wake);
         if fast.is_some() {
             self.fast_builds += 1;
@@ -437,7 +482,7 @@ impl LiveEdit {
         std::thread::spawn(move || {
             let started = Instant::now();
             if let Some(fast) = fast {
-                match rebuild_directly(&workspace, &modules, &packages, &fast) {
+                match rebuild_directly(&workspace, &modules, &packages, &fast, &inherited) {
                     Ok(outcome) => {
                         tracing::info!(
                             "rebuilt {} with rustc directly in {:.0} ms",
@@ -451,6 +496,9 @@ impl LiveEdit {
                     Err(why) => tracing::info!("rustc fast path not usable ({why}); building with cargo"),
                 }
             }
+            // Taken before cargo reads them: a manifest saved during the build then makes the
+            // kept commands miss rather than pass for the new manifest's.
+            let inputs = rustc::inputs(&workspace, &modules_root);
             let mut recorded = Invocations::new();
             let mut result = cargo::build_recording(
                 &workspace,
@@ -464,8 +512,14 @@ impl LiveEdit {
                 },
                 Some(&mut recorded),
             );
-            if let Ok(mut known) = invocations.lock() {
+            if !recorded.is_empty()
+                && let Ok(mut known) = invocations.lock()
+            {
+                if let Ok(mut inherited) = inherited.lock() {
+                    inherited.retain(|krate| !recorded.contains_key(krate));
+                }
                 known.extend(recorded);
+                rustc::save(&library_dir, &inputs, &known);
             }
             result.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
             let _ = outcome_tx.send(result);

@@ -5,14 +5,98 @@
 //!
 //! Measured on this machine kind: rustc alone 0.24-0.36 s for a small module against
 //! 0.65-0.90 s for `cargo build -p` (see BENCHMARKS.md).
+//!
+//! The commands are kept beside the built libraries for the next session ([`save`],
+//! [`load`]), so that its first edit of a module need not wait for cargo either. They are
+//! kept together with a digest of everything besides a module's sources that shapes its
+//! command ([`inputs`]); a session whose inputs differ starts without them.
 
+use std::collections::BTreeSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use playground_api::host::Diagnostic;
-use playground_api::serde_json;
+use playground_api::serde::{Deserialize, Serialize};
+use playground_api::{abi, serde_json};
 
-use crate::cargo::convert;
+use crate::cargo::{Invocations, convert};
+
+/// The file, in the folder of the built libraries, that keeps the recorded commands.
+const KEPT: &str = "playground-rustc-commands.json";
+
+/// What [`save`] writes.
+#[derive(Serialize, Deserialize)]
+#[serde(crate = "playground_api::serde")]
+struct Kept {
+    /// [`inputs`] when the commands were recorded.
+    inputs: String,
+    commands: Invocations,
+}
+
+/// A digest of what shapes a module's rustc command besides its sources: the compiler and
+/// api (the ABI stamp), the flags from the environment, the workspace's `Cargo.toml`,
+/// `Cargo.lock` and `.cargo/config.toml`, and every `Cargo.toml` under `modules_root` (its
+/// dependencies and their features). `DefaultHasher` may change between Rust releases; the
+/// ABI stamp names the release, so that only ever makes a kept file miss.
+pub fn inputs(workspace: &Path, modules_root: &Path) -> String {
+    let mut hasher = DefaultHasher::new();
+    abi::text(abi::running()).hash(&mut hasher);
+    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_RUSTFLAGS", "RUSTC", "RUSTC_WRAPPER"] {
+        std::env::var_os(var).hash(&mut hasher);
+    }
+    let mut files: BTreeSet<PathBuf> =
+        ["Cargo.toml", "Cargo.lock", ".cargo/config.toml"].iter().map(|f| workspace.join(f)).collect();
+    collect_manifests(modules_root, &mut files);
+    for file in files {
+        file.hash(&mut hasher);
+        std::fs::read(&file).ok().hash(&mut hasher);
+    }
+    format!("{:016x}", hasher.finish())
+}
+
+/// Every `Cargo.toml` below `dir`, build outputs and hidden folders left out.
+fn collect_manifests(dir: &Path, into: &mut BTreeSet<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            if name != "target" && !name.starts_with('.') {
+                collect_manifests(&path, into);
+            }
+        } else if name == "Cargo.toml" {
+            into.insert(path);
+        }
+    }
+}
+
+/// Keeps `commands` in `library_dir` for the next session, under `inputs`. Best effort: a
+/// session that cannot read them builds its first edit with cargo, as before.
+pub fn save(library_dir: &Path, inputs: &str, commands: &Invocations) {
+    let kept = Kept { inputs: inputs.to_owned(), commands: commands.clone() };
+    let path = library_dir.join(KEPT);
+    let staged = path.with_extension("json.new");
+    let written = serde_json::to_vec_pretty(&kept)
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| std::fs::write(&staged, bytes))
+        .and_then(|()| std::fs::rename(&staged, &path));
+    if let Err(e) = written {
+        playground_api::tracing::debug!("cannot keep the rustc commands in {}: {e}", path.display());
+    }
+}
+
+/// The commands an earlier session kept in `library_dir`, if they were recorded under the
+/// same `inputs`; none otherwise.
+pub fn load(library_dir: &Path, inputs: &str) -> Invocations {
+    std::fs::read(library_dir.join(KEPT))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Kept>(&bytes).ok())
+        .filter(|kept| kept.inputs == inputs)
+        .map(|kept| kept.commands)
+        .unwrap_or_default()
+}
 
 /// How a direct rustc run ended.
 #[derive(Debug)]
