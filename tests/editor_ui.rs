@@ -273,6 +273,28 @@ fn a_running_build_shows_its_progress_bar() {
 }
 
 #[test]
+fn a_good_build_says_how_long_it_took_and_which_way() {
+    let (_sandbox, runtime) = editor_sandbox();
+    let mut h = harness(runtime);
+    let built = |fast_path, duration_ms, modules: &[&str]| playground_api::host::BuildStatus {
+        last: Some(playground_api::host::BuildOutcome {
+            success: true,
+            modules: modules.iter().map(|m| (*m).to_owned()).collect(),
+            duration_ms,
+            fast_path,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    h.state().set_build_status(built(true, 288.4, &["plugins/movement"]));
+    h.run();
+    assert!(h.query_by_label("built plugins/movement in 288 ms (rustc)").is_some());
+    h.state().set_build_status(built(false, 61_300.0, &["core/types", "systems/ecs", "apps/editor"]));
+    h.run();
+    assert!(h.query_by_label("built 3 modules in 61.3 s (cargo)").is_some(), "a start-up build");
+}
+
+#[test]
 fn snapshot_of_the_editor_at_rest() {
     // Deterministic: the demo modules, nothing selected, no reloads yet, no temp paths shown.
     let (_sandbox, runtime) = editor_sandbox();

@@ -19,7 +19,7 @@ mod timings;
 use std::rc::Rc;
 
 use playground_api::egui;
-use playground_api::host::{ModuleInfo, ReloadOutcome, ReloadRecord};
+use playground_api::host::{BuildOutcome, ModuleInfo, ReloadOutcome, ReloadRecord};
 use playground_api::log::Level;
 use playground_api::serde::{Deserialize, Serialize};
 use playground_api::{Context, Host, Module, codec, serde_json};
@@ -130,6 +130,13 @@ impl Editor {
                 let why = last.diagnostics.first().map(|d| d.rendered.as_str()).or(last.error.as_deref());
                 ui.colored_label(egui::Color32::LIGHT_RED, format!("build of {} failed", last.modules.join(", ")))
                     .on_hover_text(why.unwrap_or("no diagnostics"));
+            } else if let Some(last) = &build.last {
+                // A save that landed says so, how long it took and which way it was built.
+                ui.weak(built_label(last)).on_hover_text(if last.fast_path {
+                    "Live edit re-ran the module's recorded rustc command, without cargo"
+                } else {
+                    "Built with cargo"
+                });
             }
             match &self.notice {
                 Some(Ok(text)) => {
@@ -142,6 +149,27 @@ impl Editor {
             }
         });
     }
+}
+
+/// "built plugins/movement in 288 ms (rustc)": what the top bar says of a good build.
+fn built_label(last: &BuildOutcome) -> String {
+    let what = match last.modules.as_slice() {
+        [one] => one.clone(),
+        many => format!("{} modules", many.len()),
+    };
+    let took = if last.duration_ms < 1000.0 {
+        format!("{:.0} ms", last.duration_ms)
+    } else {
+        format!("{:.1} s", last.duration_ms / 1000.0)
+    };
+    let warnings = last.diagnostics.iter().filter(|d| d.level == "warning").count();
+    let warnings = match warnings {
+        0 => String::new(),
+        1 => ", 1 warning".to_owned(),
+        n => format!(", {n} warnings"),
+    };
+    let how = if last.fast_path { "rustc" } else { "cargo" };
+    format!("built {what} in {took} ({how}{warnings})")
 }
 
 /// The modules the latest reload covered, if it swapped: the graph marks them.
