@@ -196,6 +196,46 @@ fn deleting_a_module_folder_unloads_only_what_nobody_needs() {
 }
 
 #[test]
+fn a_restart_whose_build_fails_leaves_everything_running() {
+    let live = LiveWorkspace::prepare();
+    let mut shell = live.shell();
+    shell.ok("call plugins/counter add 5");
+    live.edit("modules/core/api/src/lib.rs", "pub mod abi;", "pub mod abi;\nthis does not compile");
+    shell.wait_for("restart_needed", BUILD);
+
+    // The build runs on a thread: the modules answer meanwhile, and a failure is an event.
+    assert_eq!(shell.ok("restart"), json!("restarting"));
+    assert_eq!(shell.ok("call plugins/counter get"), json!(5), "the modules answer during the build");
+    let events = shell.wait_for("restart_failed", BUILD);
+    let message = events.last().expect("restart_failed")["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message.contains("did not build") && message.contains("this does not compile"), "{message}");
+    assert_eq!(shell.ok("call plugins/counter add 1"), json!(6), "everything runs on, state intact");
+    assert!(shell.quit());
+    // The next `LiveWorkspace::prepare` puts the workspace's api back.
+}
+
+#[test]
+fn a_restart_that_could_not_save_a_state_is_refused_before_anything_stops() {
+    let live = LiveWorkspace::prepare();
+    let faults = live.root.join("target/restart-faults");
+    std::fs::write(&faults, "save_state").expect("write the faults file");
+    let mut shell = live.shell_with_faults(&faults);
+    shell.ok("call plugins/counter add 5");
+
+    assert_eq!(shell.ok("restart"), json!("restarting"));
+    let events = shell.wait_for("restart_failed", BUILD);
+    let message = events.last().expect("restart_failed")["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message.contains("not restarting") && message.contains("injected panic in save_state"), "{message}");
+    assert_eq!(shell.ok("call plugins/counter get"), json!(5), "the counter runs on with its state");
+
+    // The fault was one-shot: the next restart goes through, and the state crosses it.
+    assert_eq!(shell.ok("restart"), json!("restarting"));
+    shell.expect_line_within("ready", BUILD);
+    assert_eq!(shell.ok("call plugins/counter get"), json!(5));
+    assert!(shell.quit());
+}
+
+#[test]
 fn an_api_edit_asks_for_a_restart_that_rebuilds_everything_and_keeps_every_state() {
     let live = LiveWorkspace::prepare();
     let mut shell = live.shell();

@@ -7,17 +7,22 @@
 //! `help`, `quit`. Requests from the MCP server (`mcp.rs`) arrive on the same channel as the
 //! lines and go through the same dispatch (`ops.rs`); with MCP over stdio there are no lines
 //! and stdout carries only the protocol. Everything runs at the safe point between ticks.
+//!
+//! `restart` builds every module and the shell on a thread while the modules keep ticking and
+//! commands keep their answers; only a good build restarts the process. A failed one is an
+//! event (`restart_failed`, with the build's message) and everything runs on as it was.
 
 use std::io::BufRead;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use module_loader::Runtime;
+use playground_api::{serde_json, tracing};
 
 // The inbox lives with the rest of the shared loop machinery; MCP names it from here.
 pub(crate) use crate::control::Inbox;
 use crate::control::{Control, Next, Options};
-use crate::workspace::Paths;
+use crate::workspace::{BuildFailed, Paths};
 
 const TICK: Duration = Duration::from_millis(16);
 
@@ -32,6 +37,7 @@ pub(crate) fn run(
     let mut control = Control::start(runtime, paths, options, input, None)?;
     control.announce_ready();
     let mut last = Instant::now();
+    let mut restart_build: Option<mpsc::Receiver<Result<(), BuildFailed>>> = None;
     let next = loop {
         // Every message is handled here, between ticks: the safe point.
         let wait = TICK.saturating_sub(last.elapsed());
@@ -50,8 +56,10 @@ pub(crate) fn run(
             Err(mpsc::RecvTimeoutError::Timeout) => Next::Continue,
             Err(mpsc::RecvTimeoutError::Disconnected) => Next::Quit,
         };
-        if !matches!(next, Next::Continue) {
-            break next;
+        match next {
+            Next::Continue => {}
+            Next::Restart => start_restart_build(runtime, paths, &control, &mut restart_build),
+            next => break next,
         }
         if last.elapsed() >= TICK {
             let dt = last.elapsed().as_secs_f32();
@@ -60,9 +68,55 @@ pub(crate) fn run(
             // The safe point: no module code is on the stack.
             control.safe_point(runtime);
             if runtime.take_restart_request() {
-                break Next::Restart;
+                start_restart_build(runtime, paths, &control, &mut restart_build);
             }
+        }
+        match restart_build.as_ref().map(mpsc::Receiver::try_recv) {
+            Some(Ok(Ok(()))) => match crate::restart::preflight(runtime) {
+                Ok(()) => break Next::Restart,
+                Err(message) => {
+                    restart_build = None;
+                    restart_failed(&control, &message);
+                }
+            },
+            Some(Ok(Err(failed))) => {
+                restart_build = None;
+                restart_failed(&control, &failed.message);
+            }
+            Some(Err(mpsc::TryRecvError::Disconnected)) => {
+                restart_build = None;
+                restart_failed(&control, "the restart's build stopped without an outcome");
+            }
+            Some(Err(mpsc::TryRecvError::Empty)) | None => {}
         }
     };
     control.finish(runtime, paths, &next)
+}
+
+/// Starts building every module and the shell for a restart, unless a build for one runs.
+fn start_restart_build(
+    runtime: &Runtime,
+    paths: &Paths,
+    control: &Control,
+    build: &mut Option<mpsc::Receiver<Result<(), BuildFailed>>>,
+) {
+    if build.is_some() {
+        return;
+    }
+    let plan = match paths.restart_plan(runtime) {
+        Ok(plan) => plan,
+        Err(message) => return restart_failed(control, &message),
+    };
+    tracing::info!("building the modules and the shell for the restart; the modules keep running");
+    let (done, outcome) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(plan.run_on_stderr("building for the restart"));
+    });
+    *build = Some(outcome);
+}
+
+/// A restart that did not happen: said on stderr and as an event; nothing else changes.
+fn restart_failed(control: &Control, message: &str) {
+    tracing::error!("the restart did not happen: {message}");
+    control.announce(&serde_json::json!({ "kind": "restart_failed", "message": message }));
 }

@@ -32,13 +32,23 @@ pub(crate) fn read_states(file: &Path) -> Result<BTreeMap<String, Vec<u8>>, Stri
     Ok(states.into_iter().map(|(id, blob)| (id, blob.0)).collect())
 }
 
+/// What a host checks, with every module still running, before it stops serving for a
+/// restart: that the rebuilt binary is there and that every module can save its state now.
+/// A restart that would fail at those steps is refused here, while nothing is lost.
+pub(crate) fn preflight(runtime: &Runtime) -> Result<(), String> {
+    rebuilt_binary()?;
+    let (_, errors) = runtime.save_all();
+    if errors.is_empty() { Ok(()) } else { Err(format!("not restarting: {}", errors.join("; "))) }
+}
+
 /// Rebuilds every module and the shell, saves every state, and execs the new binary.
 /// Returns only on failure, with every module still running.
 ///
 /// The modules are rebuilt too: after an api edit, modules built against the old api would
 /// be refused by the new shell (their ABI stamp differs) and their states would have nowhere
-/// to go. When the window already built everything before closing, this is cargo finding
-/// nothing to do.
+/// to go. Both hosts build everything first, with the modules still running (the window
+/// behind a progress window, the headless loop on a thread), and come here only when that
+/// build succeeded, so this is cargo finding nothing to do.
 pub(crate) fn restart(runtime: &Runtime, paths: &Paths) -> Result<(), String> {
     tracing::info!("rebuilding the modules and the shell before the restart");
     paths

@@ -273,8 +273,15 @@ impl Window<'_> {
                 }
                 Some(Ok(())) => {
                     self.restarting = None;
-                    *self.shell.next = Next::Restart;
-                    ui.ctx().send_viewport_cmd(ViewportCommand::Close);
+                    // Once the window closes it cannot come back: refuse a restart that would
+                    // fail after that while everything still runs.
+                    match crate::restart::preflight(runtime) {
+                        Ok(()) => {
+                            *self.shell.next = Next::Restart;
+                            ui.ctx().send_viewport_cmd(ViewportCommand::Close);
+                        }
+                        Err(message) => self.restart_error = Some(message),
+                    }
                 }
                 Some(Err(failed)) => {
                     self.restarting = None;

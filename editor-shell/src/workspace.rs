@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use module_loader::cargo::{self, Progress};
 use module_loader::{Config, Runtime};
@@ -148,7 +148,8 @@ impl BuildPlan {
 fn build_shell(root: &Path) -> Result<(), String> {
     tracing::info!("building the shell");
     let mut build = Command::new(cargo::cargo_program());
-    build.current_dir(root).args(["build", "-p", "editor-shell"]);
+    // stdout may be the line protocol or MCP: cargo's own output goes to stderr anyway.
+    build.current_dir(root).args(["build", "-p", "editor-shell"]).stdin(Stdio::null()).stdout(Stdio::null());
     if !cfg!(debug_assertions) {
         build.arg("--release");
     }

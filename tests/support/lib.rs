@@ -440,6 +440,17 @@ impl LiveWorkspace {
 
     /// Starts the copy's `playground --headless` over its fixtures, watching their sources.
     pub fn shell(&self) -> Shell {
+        Shell::spawn(self.shell_command())
+    }
+
+    /// [`LiveWorkspace::shell`], with the counter fixture's one-shot faults read from `faults`.
+    pub fn shell_with_faults(&self, faults: &Path) -> Shell {
+        let mut command = self.shell_command();
+        command.env("FIXTURE_FAULTS", faults);
+        Shell::spawn(command)
+    }
+
+    fn shell_command(&self) -> Command {
         let mut command = Command::new(self.root.join("target/debug/playground"));
         command
             .args(["--headless", "--no-build", "--root"])
@@ -449,7 +460,7 @@ impl LiveWorkspace {
             .env("CARGO_TARGET_DIR", self.root.join("target"))
             // The copy's binary must find the copy's api, not the workspace's.
             .env_remove("LD_LIBRARY_PATH");
-        Shell::spawn(command)
+        command
     }
 
     /// Replaces `from` with `to` in a file of the copy (a user's save).
