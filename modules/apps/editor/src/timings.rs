@@ -59,8 +59,11 @@ fn chart(ui: &mut egui::Ui, history: &[ReloadRecord], last: usize) {
     let newest = shown.last().map_or(0.0, |r| r.seq as f64);
     let span = shown.len().max(10).min(last) as f64;
     let left = (newest + 0.5 - span).max(0.5);
+    // Both charts share the x axis: the same y-axis width keeps a reload's bars one above the
+    // other (build times have wider labels than swap times).
     let fixed = |plot: Plot<'static>| {
-        plot.include_x(left)
+        plot.y_axis_min_width(56.0)
+            .include_x(left)
             .include_x(left + span)
             .include_y(0.0)
             .allow_zoom(false)
@@ -96,7 +99,7 @@ fn chart(ui: &mut egui::Ui, history: &[ReloadRecord], last: usize) {
             .iter()
             .map(|r| Bar::new(r.seq as f64, r.timings.build_us as f64 / 1000.0).width(0.7).name("build"))
             .collect();
-        fixed(Plot::new("reload_build_chart")).height(70.0).x_axis_label("reload #").y_axis_label("build ms").show(
+        fixed(Plot::new("reload_build_chart")).height(90.0).x_axis_label("reload #").y_axis_label("build ms").show(
             ui,
             |plot| {
                 plot.bar_chart(BarChart::new("build", bars).color(BUILD));
