@@ -84,6 +84,69 @@ fn clicking_a_node_selects_it_and_reload_adds_a_timings_row() {
 }
 
 #[test]
+fn the_keyboard_walks_the_modules_reloads_and_toggles_the_panels() {
+    let (_sandbox, runtime) = editor_sandbox();
+    let mut h = harness(runtime);
+    let shown = |h: &Harness<'_, Runtime>, panel: &str| {
+        call(h.state(), "apps/editor", "ui_state", Value::Null).expect("the editor answers")[panel].clone()
+    };
+    let press = |h: &mut Harness<'_, Runtime>, modifiers: egui::Modifiers, key: egui::Key| {
+        h.key_press_modifiers(modifiers, key);
+        h.run();
+    };
+    let (none, ctrl) = (egui::Modifiers::NONE, egui::Modifiers::COMMAND);
+
+    // The arrows walk the modules in load order, and stop at either end.
+    press(&mut h, none, egui::Key::ArrowDown);
+    assert_eq!(selected(&h), json!("core/types"));
+    press(&mut h, none, egui::Key::ArrowDown);
+    assert_eq!(selected(&h), json!("core/ecs"));
+    press(&mut h, none, egui::Key::ArrowUp);
+    press(&mut h, none, egui::Key::ArrowUp);
+    assert_eq!(selected(&h), json!("core/types"));
+    press(&mut h, none, egui::Key::ArrowDown);
+    press(&mut h, none, egui::Key::ArrowDown);
+    assert_eq!(selected(&h), json!("systems/ecs"));
+    assert!(h.query_by_label_contains("owns the world").is_some(), "the inspector follows");
+
+    // Ctrl+R reloads the selection with its dependents, at the safe point.
+    press(&mut h, ctrl, egui::Key::R);
+    let history = h.state().history();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].modules, ["systems/ecs", "plugins/movement"]);
+
+    // Escape clears the selection; then Ctrl+R says what it needs instead of guessing.
+    press(&mut h, none, egui::Key::Escape);
+    assert_eq!(selected(&h), Value::Null);
+    press(&mut h, ctrl, egui::Key::R);
+    assert_eq!(h.state().history().len(), 1, "nothing more was reloaded");
+    assert!(h.query_by_label_contains("select a module to reload").is_some());
+
+    // Ctrl+I and Ctrl+J hide and show the inspector and the bottom panel.
+    press(&mut h, ctrl, egui::Key::I);
+    press(&mut h, ctrl, egui::Key::J);
+    assert_eq!((shown(&h, "show_inspector"), shown(&h, "show_bottom")), (json!(false), json!(false)));
+    assert!(h.query_by_label("Select a module in the graph.").is_none(), "the inspector is gone");
+    press(&mut h, ctrl, egui::Key::I);
+    press(&mut h, ctrl, egui::Key::J);
+    assert_eq!((shown(&h, "show_inspector"), shown(&h, "show_bottom")), (json!(true), json!(true)));
+}
+
+#[test]
+fn the_keys_leave_a_focused_text_field_alone() {
+    let (_sandbox, runtime) = editor_sandbox();
+    let mut h = harness(runtime);
+    h.get_by_label("Log").click();
+    h.run();
+    // The log's filter field has the focus: the arrows are its own, not the selection's.
+    h.get_by_role(egui::accesskit::Role::TextInput).click();
+    h.run();
+    h.key_press(egui::Key::ArrowDown);
+    h.run();
+    assert_eq!(selected(&h), Value::Null, "the arrow stayed in the text field");
+}
+
+#[test]
 fn the_graph_goes_quiet_when_nothing_happens() {
     let (_sandbox, runtime) = editor_sandbox();
     let mut h = harness(runtime);

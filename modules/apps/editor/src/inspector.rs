@@ -6,7 +6,7 @@ use playground_api::egui::{self, Color32, RichText};
 use playground_api::host::{Host, ModuleInfo, ModuleStatus, ReloadRecord};
 use playground_api::serde_json::Value;
 
-use crate::Action;
+use crate::{Action, keys};
 
 /// What the inspector draws from, for one frame.
 pub(crate) struct View<'a> {
@@ -69,8 +69,9 @@ impl View<'_> {
         egui::ScrollArea::vertical().id_salt("inspector_scroll").auto_shrink([false, false]).show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.heading(&module.id);
-                if ui.button("Reload").on_hover_text("Reload this module and every module that depends on it").clicked()
-                {
+                let hint =
+                    keys::hint(ui.ctx(), "Reload this module and every module that depends on it", &keys::RELOAD);
+                if ui.button("Reload").on_hover_text(hint).clicked() {
                     action = Some(Action::Reload(module.id.clone()));
                 }
             });

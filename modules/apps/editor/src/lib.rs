@@ -12,6 +12,7 @@
 
 mod graph;
 mod inspector;
+mod keys;
 mod log_panel;
 mod new_module;
 mod timings;
@@ -91,14 +92,23 @@ impl Editor {
         });
     }
 
-    fn top_bar(&mut self, ui: &mut egui::Ui, host: &dyn Host, state: &mut UiState) {
+    fn top_bar(&mut self, ui: &mut egui::Ui, host: &dyn Host, state: &mut UiState, open_new_module: bool) {
         ui.horizontal(|ui| {
             ui.strong("Playground");
             ui.separator();
-            ui.toggle_value(&mut state.show_inspector, "Inspector");
-            ui.toggle_value(&mut state.show_bottom, "Timings and log");
+            let ctx = ui.ctx().clone();
+            ui.toggle_value(&mut state.show_inspector, "Inspector").on_hover_text(keys::hint(
+                &ctx,
+                "Show or hide the inspector",
+                &keys::INSPECTOR,
+            ));
+            ui.toggle_value(&mut state.show_bottom, "Timings and log").on_hover_text(keys::hint(
+                &ctx,
+                "Show or hide the timings and the log",
+                &keys::BOTTOM,
+            ));
             ui.separator();
-            if let Some(notice) = self.new_module.show(ui, host) {
+            if let Some(notice) = self.new_module.show(ui, host, open_new_module) {
                 self.notice = Some(notice);
             }
             ui.separator();
@@ -241,7 +251,18 @@ impl Module for Editor {
         let mut state = std::mem::take(&mut self.state);
         let mut actions = Vec::new();
 
-        egui::Panel::top("editor_top").show(ui, |ui| self.top_bar(ui, host.as_ref(), &mut state));
+        let pressed = keys::read(ui.ctx(), &modules, &mut state.selected);
+        state.show_inspector ^= pressed.toggle_inspector;
+        state.show_bottom ^= pressed.toggle_bottom;
+        if pressed.reload {
+            match &state.selected {
+                Some(id) => actions.push(Action::Reload(id.clone())),
+                None => {
+                    self.notice = Some(Err("select a module to reload: click it, or use the arrow keys".to_owned()));
+                }
+            }
+        }
+        egui::Panel::top("editor_top").show(ui, |ui| self.top_bar(ui, host.as_ref(), &mut state, pressed.new_module));
         if state.show_bottom {
             egui::Panel::bottom("editor_bottom").resizable(true).default_size(260.0).show(ui, |ui| {
                 ui.horizontal(|ui| {

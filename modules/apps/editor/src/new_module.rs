@@ -15,6 +15,8 @@ use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use playground_api::egui;
 use playground_api::host::Host;
 
+use crate::keys;
+
 /// The form shown once a folder is picked.
 struct Form {
     id: String,
@@ -92,9 +94,10 @@ impl NewModule {
         Ok(())
     }
 
-    /// The toolbar's part: the button, the form, and the dialog's answer. Returns a sentence
-    /// for the top bar when something happened (`Err` for a failure).
-    pub(crate) fn show(&mut self, ui: &mut egui::Ui, host: &dyn Host) -> Option<Result<String, String>> {
+    /// The toolbar's part: the button, the form, and the dialog's answer; `open` is the
+    /// button's shortcut, pressed. Returns a sentence for the top bar when something happened
+    /// (`Err` for a failure).
+    pub(crate) fn show(&mut self, ui: &mut egui::Ui, host: &dyn Host, open: bool) -> Option<Result<String, String>> {
         let mut notice = None;
         if let Some(pending) = &self.pending {
             match pending.try_recv() {
@@ -123,7 +126,8 @@ impl NewModule {
             }
         }
         let button = ui.add_enabled(self.pending.is_none(), egui::Button::new("New module…"));
-        if button.on_hover_text("Create a module: pick its folder under the modules folder").clicked() {
+        let hint = keys::hint(ui.ctx(), "Create a module: pick its folder under the modules folder", &keys::NEW_MODULE);
+        if button.on_hover_text(hint).clicked() || (open && self.pending.is_none()) {
             self.form = None;
             notice = Some(match self.open(ui.ctx(), host.modules_root()) {
                 Ok(()) => Ok("choose a folder for the new module…".to_owned()),
