@@ -23,10 +23,25 @@ fn list(items: &[String]) -> String {
     if items.is_empty() { "none".to_owned() } else { items.join(", ") }
 }
 
-fn row(ui: &mut egui::Ui, name: &str, value: impl Into<egui::WidgetText>) {
+fn row(ui: &mut egui::Ui, name: &str, value: impl Into<egui::WidgetText>) -> egui::Response {
     ui.label(RichText::new(name).weak());
-    ui.add(egui::Label::new(value).wrap());
+    let response = ui.add(egui::Label::new(value).wrap());
     ui.end_row();
+    response
+}
+
+/// "rustc 1.95.0 · debug · api 32bd1a35" out of an ABI stamp's text ("playground-abi/1; rustc
+/// 1.95.0 (…); <target>; debug; flags=…; api=32bd1a35…; lock=…"): what tells two builds apart
+/// at a glance. A stamp of another shape is shown whole.
+fn abi_gist(abi: &str) -> String {
+    let parts: Vec<&str> = abi.split("; ").collect();
+    let rustc = parts.iter().find_map(|p| p.strip_prefix("rustc ")).and_then(|v| v.split(' ').next());
+    let profile = parts.iter().copied().find(|p| matches!(*p, "debug" | "release"));
+    let api = parts.iter().find_map(|p| p.strip_prefix("api=")).map(|h| h.get(..8).unwrap_or(h));
+    match (rustc, profile, api) {
+        (Some(rustc), Some(profile), Some(api)) => format!("rustc {rustc} · {profile} · api {api}"),
+        _ => abi.to_owned(),
+    }
 }
 
 /// A JSON value as a tree of collapsible objects and arrays.
@@ -92,11 +107,13 @@ impl View<'_> {
                 row(ui, "Features", list(&module.features));
                 row(ui, "Enabled", list(&module.enabled_features));
                 row(ui, "Implements", list(&module.implements));
-                row(ui, "Library", module.library.as_deref().unwrap_or("none (no library)"));
-                let abi = module.abi.as_deref().unwrap_or("none");
-                ui.label(RichText::new("ABI").weak());
-                ui.add(egui::Label::new(RichText::new(abi).monospace().small()).wrap());
-                ui.end_row();
+                // The generation copy's file name and the ABI's gist fit the column; the whole
+                // path and stamp are a hover away.
+                let library = module.library.as_deref();
+                let file = library.map(|path| path.rsplit('/').next().unwrap_or(path));
+                row(ui, "Library", file.unwrap_or("none (no library)")).on_hover_text(library.unwrap_or("none"));
+                let abi = module.abi.as_deref();
+                row(ui, "ABI", abi.map_or_else(|| "none".to_owned(), abi_gist)).on_hover_text(abi.unwrap_or("none"));
             });
             ui.add_space(6.0);
             ui.strong("Dependencies");
@@ -149,5 +166,16 @@ impl View<'_> {
             }
         });
         action
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_abi_gist_names_compiler_profile_and_api() {
+        let stamp = "playground-abi/1; rustc 1.95.0 (59807616e 2026-04-14); x86_64-unknown-linux-gnu; debug; \
+                     flags=f08e9f31d80d908d; api=32bd1a359c8170af; lock=7c4b81f2e7f4bda7";
+        assert_eq!(super::abi_gist(stamp), "rustc 1.95.0 · debug · api 32bd1a35");
+        assert_eq!(super::abi_gist("something else"), "something else");
     }
 }
