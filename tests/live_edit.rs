@@ -196,6 +196,26 @@ fn deleting_a_module_folder_unloads_only_what_nobody_needs() {
 }
 
 #[test]
+fn a_start_whose_build_fails_runs_the_older_builds_and_shows_the_errors() {
+    let live = LiveWorkspace::prepare();
+    live.edit(COUNTER, VERSION_1, "\"version\" => codec::encode(&7u32)),");
+    let mut shell = live.shell_building();
+    let status = shell.ok("build");
+    assert_eq!(status["last"]["success"], false, "{status}");
+    assert_eq!(status["last"]["diagnostics"][0]["level"], "error", "{status}");
+    assert_eq!(shell.ok("call plugins/counter version"), json!(1), "the older build runs");
+    assert!(shell.quit());
+
+    // Fixed, the next start builds it and says so.
+    live.edit(COUNTER, "\"version\" => codec::encode(&7u32)),", "\"version\" => codec::encode(&7u32),");
+    let mut shell = live.shell_building();
+    let status = shell.ok("build");
+    assert_eq!(status["last"]["success"], true, "{status}");
+    assert_eq!(shell.ok("call plugins/counter version"), json!(7));
+    assert!(shell.quit());
+}
+
+#[test]
 fn a_restart_whose_build_fails_leaves_everything_running() {
     let live = LiveWorkspace::prepare();
     let mut shell = live.shell();

@@ -300,10 +300,15 @@ impl Control {
     /// Records a build the host ran itself (the start-up build) as the last build, so the
     /// editor and `build` show it like live edit's own.
     pub(crate) fn note_build(&mut self, runtime: &Runtime, outcome: BuildOutcome) {
-        match self.live.as_mut() {
-            Some(live) => live.note_build(outcome),
-            None => runtime.set_build_status(BuildStatus { last: Some(outcome), ..BuildStatus::default() }),
-        }
+        let status = match self.live.as_mut() {
+            Some(live) => {
+                live.note_build(outcome);
+                live.status().clone()
+            }
+            None => BuildStatus { last: Some(outcome), ..BuildStatus::default() },
+        };
+        // Shown at once, not at live edit's next poll: a `build` may come before it.
+        runtime.set_build_status(status);
     }
 
     /// How soon the host must reach the safe point again without a wake (live edit's pending

@@ -17,6 +17,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use module_loader::Runtime;
+use playground_api::host::BuildOutcome;
 use playground_api::{serde_json, tracing};
 
 // The inbox lives with the rest of the shared loop machinery; MCP names it from here.
@@ -26,18 +27,32 @@ use crate::workspace::{BuildFailed, Paths};
 
 const TICK: Duration = Duration::from_millis(16);
 
+/// The restart's build, running on its thread.
+type RestartBuild = mpsc::Receiver<Result<BuildOutcome, BuildFailed>>;
+
 /// Loads every module and serves commands until `quit`, the end of input, or (with MCP over
-/// stdio) the end of the MCP session.
+/// stdio) the end of the MCP session. `built` is how the start-up build went, if one ran: a
+/// failed one does not stop the start (older builds of the modules load, and `build` shows
+/// the errors), so an assistant on MCP can still see what to fix.
 pub(crate) fn run(
     runtime: &Runtime,
     paths: &Paths,
     options: &Options,
     input: impl BufRead + Send + 'static,
+    built: Option<Result<BuildOutcome, BuildFailed>>,
 ) -> Result<(), String> {
     let mut control = Control::start(runtime, paths, options, input, None)?;
+    match built {
+        Some(Ok(outcome)) => control.note_build(runtime, outcome),
+        Some(Err(failed)) => {
+            tracing::error!("{}", failed.message);
+            control.note_build(runtime, *failed.outcome);
+        }
+        None => {}
+    }
     control.announce_ready();
     let mut last = Instant::now();
-    let mut restart_build: Option<mpsc::Receiver<Result<(), BuildFailed>>> = None;
+    let mut restart_build: Option<RestartBuild> = None;
     let next = loop {
         // Every message is handled here, between ticks: the safe point.
         let wait = TICK.saturating_sub(last.elapsed());
@@ -72,7 +87,7 @@ pub(crate) fn run(
             }
         }
         match restart_build.as_ref().map(mpsc::Receiver::try_recv) {
-            Some(Ok(Ok(()))) => match crate::restart::preflight(runtime) {
+            Some(Ok(Ok(_))) => match crate::restart::preflight(runtime) {
                 Ok(()) => break Next::Restart,
                 Err(message) => {
                     restart_build = None;
@@ -94,12 +109,7 @@ pub(crate) fn run(
 }
 
 /// Starts building every module and the shell for a restart, unless a build for one runs.
-fn start_restart_build(
-    runtime: &Runtime,
-    paths: &Paths,
-    control: &Control,
-    build: &mut Option<mpsc::Receiver<Result<(), BuildFailed>>>,
-) {
+fn start_restart_build(runtime: &Runtime, paths: &Paths, control: &Control, build: &mut Option<RestartBuild>) {
     if build.is_some() {
         return;
     }

@@ -117,16 +117,15 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         // MCP over stdio takes stdout, so it runs headless; MCP over HTTP serves the window too.
         None if cli.headless || cli.mcp.is_some() => {
-            if !cli.no_build {
-                paths.build_modules(&runtime)?;
-            }
+            let built = (!cli.no_build).then(|| paths.build_plan(&runtime)).transpose()?;
+            let built = built.map(|plan| plan.run_on_stderr("building modules"));
             let mcp = match (cli.mcp, cli.mcp_http) {
                 (Some(McpMode::Stdio), _) => Some(mcp::Transport::Stdio),
                 (None, Some(addr)) => Some(mcp::Transport::Http { addr, remote: cli.mcp_allow_remote }),
                 (None, None) => None,
             };
             let options = control::Options { watch: !cli.no_watch, restore: cli.restore_state, mcp };
-            headless::run(&runtime, &paths, &options, std::io::BufReader::new(std::io::stdin()))
+            headless::run(&runtime, &paths, &options, std::io::BufReader::new(std::io::stdin()), built)
         }
         None => {
             // The window opens at once and shows the build's progress. A failed build does

@@ -21,7 +21,7 @@ use crate::workspace::{BuildFailed, BuildPlan};
 /// The start-up build, running on its thread.
 pub(crate) struct Startup {
     progress: Receiver<Progress>,
-    outcome: Receiver<Result<(), BuildFailed>>,
+    outcome: Receiver<Result<BuildOutcome, BuildFailed>>,
     latest: Option<Progress>,
     started: Instant,
 }
@@ -44,7 +44,7 @@ impl Startup {
     }
 
     /// The build's result once it has ended.
-    pub(crate) fn poll(&mut self) -> Option<Result<(), BuildFailed>> {
+    pub(crate) fn poll(&mut self) -> Option<Result<BuildOutcome, BuildFailed>> {
         while let Ok(p) = self.progress.try_recv() {
             self.latest = Some(p);
         }

@@ -210,12 +210,15 @@ impl eframe::App for Window<'_> {
             self.startup = None;
             match start_control(self.shell.runtime, self.shell.paths, self.options, &self.waker) {
                 Ok(mut control) => {
-                    // A failed start-up build is shown like any failed build: the editor's
-                    // top bar says so, older builds of the modules run.
-                    if let Err(failed) = result {
-                        tracing::error!("{}", failed.message);
-                        control.note_build(self.shell.runtime, *failed.outcome);
-                        self.shell.build_error = Some(failed.message);
+                    // The start-up build is shown like any build: the editor's top bar says
+                    // what it built, or that it failed while older builds of the modules run.
+                    match result {
+                        Ok(outcome) => control.note_build(self.shell.runtime, outcome),
+                        Err(failed) => {
+                            tracing::error!("{}", failed.message);
+                            control.note_build(self.shell.runtime, *failed.outcome);
+                            self.shell.build_error = Some(failed.message);
+                        }
                     }
                     *self.control = Some(control);
                 }
@@ -271,7 +274,7 @@ impl Window<'_> {
                         build.show_bar(ui);
                     });
                 }
-                Some(Ok(())) => {
+                Some(Ok(_)) => {
                     self.restarting = None;
                     // Once the window closes it cannot come back: refuse a restart that would
                     // fail after that while everything still runs.

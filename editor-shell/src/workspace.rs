@@ -65,10 +65,6 @@ impl Paths {
 
     /// Builds every module library with cargo, in this binary's profile, with progress lines
     /// on stderr (the headless host's start).
-    pub(crate) fn build_modules(&self, runtime: &Runtime) -> Result<(), String> {
-        self.build_plan(runtime)?.run_on_stderr("building modules").map_err(|failed| failed.message)
-    }
-
     /// What building every module library takes; resolved here, run anywhere (it is `Send`,
     /// so the window can build on a thread while it shows the progress).
     pub(crate) fn build_plan(&self, runtime: &Runtime) -> Result<BuildPlan, String> {
@@ -106,7 +102,7 @@ pub(crate) struct BuildFailed {
 impl BuildPlan {
     /// [`BuildPlan::run`] for a host with no window: progress goes to stderr as
     /// `<what>: done/total (percent)`, at most every 5%, so logs stay readable.
-    pub(crate) fn run_on_stderr(self, what: &str) -> Result<(), BuildFailed> {
+    pub(crate) fn run_on_stderr(self, what: &str) -> Result<BuildOutcome, BuildFailed> {
         let mut shown = 0;
         self.run(|p| {
             let percent = p.done * 100 / p.total.max(1);
@@ -117,19 +113,23 @@ impl BuildPlan {
         })
     }
 
-    /// Runs cargo, reporting crates done/total; a failure carries cargo's diagnostics.
-    pub(crate) fn run(self, on_progress: impl FnMut(Progress)) -> Result<(), BuildFailed> {
+    /// Runs cargo, reporting crates done/total. The outcome (time, warnings) is what the
+    /// editor shows of the build; a failure carries cargo's diagnostics.
+    pub(crate) fn run(self, on_progress: impl FnMut(Progress)) -> Result<BuildOutcome, BuildFailed> {
         tracing::info!("building {} module(s)", self.packages.len());
         let mut outcome = cargo::build(&self.root, &self.modules, &self.packages, !cfg!(debug_assertions), on_progress);
-        if outcome.success && !self.shell {
-            return Ok(());
-        }
         if outcome.success {
-            return build_shell(&self.root).map_err(|message| {
-                outcome.success = false;
-                outcome.error = Some(message.clone());
-                BuildFailed { message, outcome: Box::new(outcome) }
-            });
+            if !self.shell {
+                return Ok(outcome);
+            }
+            return match build_shell(&self.root) {
+                Ok(()) => Ok(outcome),
+                Err(message) => {
+                    outcome.success = false;
+                    outcome.error = Some(message.clone());
+                    Err(BuildFailed { message, outcome: Box::new(outcome) })
+                }
+            };
         }
         let mut message = format!("the modules did not build ({:.1} s)", outcome.duration_ms / 1000.0);
         for d in outcome.diagnostics.iter().filter(|d| d.level == "error") {

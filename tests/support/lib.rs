@@ -440,20 +440,29 @@ impl LiveWorkspace {
 
     /// Starts the copy's `playground --headless` over its fixtures, watching their sources.
     pub fn shell(&self) -> Shell {
-        Shell::spawn(self.shell_command())
+        Shell::spawn(self.shell_command(false))
     }
 
     /// [`LiveWorkspace::shell`], with the counter fixture's one-shot faults read from `faults`.
     pub fn shell_with_faults(&self, faults: &Path) -> Shell {
-        let mut command = self.shell_command();
+        let mut command = self.shell_command(false);
         command.env("FIXTURE_FAULTS", faults);
         Shell::spawn(command)
     }
 
-    fn shell_command(&self) -> Command {
+    /// [`LiveWorkspace::shell`], building the modules on start as a user's start does.
+    pub fn shell_building(&self) -> Shell {
+        Shell::spawn(self.shell_command(true))
+    }
+
+    fn shell_command(&self, build_on_start: bool) -> Command {
         let mut command = Command::new(self.root.join("target/debug/playground"));
+        command.arg("--headless");
+        if !build_on_start {
+            command.arg("--no-build");
+        }
         command
-            .args(["--headless", "--no-build", "--root"])
+            .arg("--root")
             .arg(&self.root)
             .arg("--modules")
             .arg(self.modules())
