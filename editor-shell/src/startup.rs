@@ -103,12 +103,19 @@ pub(crate) fn show_progress(ui: &mut egui::Ui, latest: Option<Progress>, elapsed
 }
 
 /// What the window shows when the modules cannot even be resolved: there is nothing to run.
-pub(crate) fn show_fatal(ui: &mut egui::Ui, reason: &str) {
-    egui::CentralPanel::default().show(ui, |ui| {
-        ui.add_space(12.0);
-        ui.heading("Playground could not start");
-        ui.label("Fix the problem below and start Playground again.");
-        ui.add_space(8.0);
-        ui.label(RichText::new(reason).monospace().color(egui::Color32::LIGHT_RED));
-    });
+/// Says why the modules could not start (they do not resolve: a broken `module.toml`, a
+/// cycle...) and offers Retry, so fixing the file needs no new start. Returns whether Retry
+/// was pressed.
+pub(crate) fn show_fatal(ui: &mut egui::Ui, reason: &str) -> bool {
+    egui::CentralPanel::default()
+        .show(ui, |ui| {
+            ui.add_space(12.0);
+            ui.heading("Playground could not start");
+            ui.label("Fix the problem below, then Retry.");
+            ui.add_space(8.0);
+            ui.label(RichText::new(reason).monospace().color(egui::Color32::LIGHT_RED));
+            ui.add_space(8.0);
+            ui.button("Retry").on_hover_text("Resolve and load the modules again").clicked()
+        })
+        .inner
 }

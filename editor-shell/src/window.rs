@@ -243,13 +243,28 @@ impl eframe::App for Window<'_> {
                 self.reloaded_last_frame = seq != self.reload_seq;
                 self.reload_seq = seq;
             }
-            (None, Some(reason)) => startup::show_fatal(ui, reason),
+            (None, Some(reason)) => {
+                if startup::show_fatal(ui, reason) {
+                    self.retry_start();
+                }
+            }
             (None, None) => {}
         }
     }
 }
 
 impl Window<'_> {
+    /// Starts the modules again after they could not start (the user fixed the manifest).
+    fn retry_start(&mut self) {
+        match start_control(self.shell.runtime, self.shell.paths, self.options, &self.waker) {
+            Ok(control) => {
+                *self.control = Some(control);
+                self.fatal = None;
+            }
+            Err(e) => self.fatal = Some(e),
+        }
+    }
+
     /// A restart (the editor's Restart button after an api edit, or the `restart` command)
     /// first builds every module and the shell with the window open and working, showing the
     /// progress; only then does the window close and the process restart (`restart.rs`),

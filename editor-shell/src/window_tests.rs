@@ -300,6 +300,51 @@ fn a_failed_start_up_build_shows_in_the_editor_while_older_builds_run() {
 }
 
 #[test]
+fn a_start_that_cannot_resolve_the_modules_offers_retry_which_starts_them_once_fixed() {
+    build_all();
+    let sandbox = Sandbox::with(&MODULES);
+    let paths = paths_of(&sandbox);
+    let manifest = sandbox.modules.join("plugins/movement/module.toml");
+    let good = std::fs::read_to_string(&manifest).expect("read the manifest");
+    std::fs::write(&manifest, "id = [broken").expect("break the manifest");
+    let runtime = Runtime::new(paths.loader_config());
+    let options = Options { watch: false, restore: None, mcp: None };
+    let waker: crate::control::Waker = std::sync::Arc::new(|| {});
+    let fatal = super::start_control(&runtime, &paths, &options, &waker).err();
+    assert!(fatal.as_deref().is_some_and(|f| f.contains("module.toml")), "{fatal:?}");
+
+    let (mut next, mut control) = (Next::Continue, None);
+    let mut window = super::Window {
+        shell: Shell::new(&runtime, &paths, &mut next, None),
+        control: &mut control,
+        startup: None,
+        options: &options,
+        waker,
+        fatal,
+        reload_seq: 0,
+        reloaded_last_frame: false,
+        restarting: None,
+        restart_error: None,
+    };
+    window.retry_start();
+    assert!(window.fatal.as_deref().is_some_and(|f| f.contains("module.toml")), "still broken: still said");
+    std::fs::write(&manifest, good).expect("fix the manifest");
+    window.retry_start();
+    assert_eq!(window.fatal, None);
+    assert!(window.control.is_some(), "the controllers run");
+    assert_eq!(status(&runtime, "plugins/movement"), Some(ModuleStatus::Loaded));
+
+    // The screen's Retry button is what calls it.
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, pressed: &mut bool| *pressed |= startup::show_fatal(ui, "why it failed"), false);
+    assert!(h.query_by_label("why it failed").is_some());
+    h.get_by_label("Retry").click();
+    h.run();
+    assert!(*h.state(), "Retry was pressed");
+}
+
+#[test]
 fn the_start_up_screen_shows_crates_done_out_of_total() {
     let mut latest = None;
     let mut h = Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_ui_state(
