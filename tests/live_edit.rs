@@ -216,6 +216,29 @@ fn a_start_whose_build_fails_runs_the_older_builds_and_shows_the_errors() {
 }
 
 #[test]
+fn a_start_whose_modules_do_not_resolve_waits_for_the_fix() {
+    let live = LiveWorkspace::prepare();
+    let manifest = live.root.join("tests/fixtures/plugins/counter/module.toml");
+    let good = std::fs::read_to_string(&manifest).expect("read the manifest");
+    std::fs::write(&manifest, "id = [broken").expect("break the manifest");
+
+    // The shell starts anyway, and says why nothing runs.
+    let mut shell = live.shell();
+    let status = shell.ok("build");
+    let error = status["last"]["error"].as_str().unwrap_or_default().to_owned();
+    assert!(error.contains("module.toml"), "{status}");
+    assert!(shell.err("call plugins/counter get").contains("plugins/counter"));
+
+    // Fixing the file is a change live edit sees: the modules load.
+    std::fs::write(&manifest, good).expect("fix the manifest");
+    let events = shell.wait_for("loaded", BUILD);
+    let loaded = &events.last().expect("loaded")["modules"];
+    assert!(loaded.as_array().is_some_and(|m| m.contains(&json!("plugins/counter"))), "{loaded}");
+    assert_eq!(shell.ok("call plugins/counter add 2"), json!(2));
+    assert!(shell.quit());
+}
+
+#[test]
 fn a_restart_whose_build_fails_leaves_everything_running() {
     let live = LiveWorkspace::prepare();
     let mut shell = live.shell();

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
-use module_loader::Runtime;
 use module_loader::live::{self, LiveEdit, LiveEvent};
+use module_loader::{LoadReport, Runtime};
 use playground_api::host::{BuildOutcome, BuildStatus};
 use playground_api::{serde_json, tracing};
 
@@ -60,6 +60,18 @@ pub(crate) struct Options {
     pub(crate) restore: Option<PathBuf>,
     /// The MCP server to start, if any.
     pub(crate) mcp: Option<mcp::Transport>,
+    /// When the modules do not resolve (a broken `module.toml`, a cycle...): start with none
+    /// running and load them once live edit sees a change that fixes it (headless, where an
+    /// assistant on MCP must be able to read the error), instead of failing the start (the
+    /// window shows its could-not-start screen with Retry).
+    pub(crate) wait_for_fix: bool,
+}
+
+/// A start whose modules did not resolve, waiting for a fix.
+struct Unresolved {
+    why: String,
+    /// The states a restart handed over, still to be handed to the modules.
+    states: BTreeMap<String, Vec<u8>>,
 }
 
 fn event_line(event: &LiveEvent) -> String {
@@ -88,6 +100,8 @@ pub(crate) struct Control {
     server: Option<mcp::McpServer>,
     /// Answers to [`Reply::Local`] requests, oldest first, for the window to show.
     pub(crate) local: Vec<Answer>,
+    /// Set while the modules do not resolve (see [`Options::wait_for_fix`]).
+    unresolved: Option<Unresolved>,
 }
 
 impl Control {
@@ -104,7 +118,15 @@ impl Control {
             Some(file) => crate::restart::read_states(file)?,
             None => BTreeMap::new(),
         };
-        let report = runtime.load_all_with(&states).map_err(|e| e.to_string())?;
+        let (report, unresolved) = match runtime.load_all_with(&states) {
+            Ok(report) => (report, None),
+            Err(e) if options.wait_for_fix => {
+                let why = e.to_string();
+                tracing::error!("no module runs until this is fixed: {why}");
+                (LoadReport::default(), Some(Unresolved { why, states }))
+            }
+            Err(e) => return Err(e.to_string()),
+        };
         tracing::info!("loaded {} module(s)", report.loaded.len());
         for (id, why) in &report.failed {
             tracing::error!("{id} did not load: {why}");
@@ -166,7 +188,23 @@ impl Control {
             drop(inbox);
         }
         let dispatcher = Dispatcher::<Reply>::new(paths.root.clone(), paths.modules.clone());
-        Ok(Control { live, dispatcher, messages, lines, quit_at_end_of_input: true, server, local: Vec::new() })
+        let mut control = Control {
+            live,
+            dispatcher,
+            messages,
+            lines,
+            quit_at_end_of_input: true,
+            server,
+            local: Vec::new(),
+            unresolved: None,
+        };
+        if let Some(unresolved) = unresolved {
+            // `build` and MCP's `build.status` say why nothing runs.
+            let outcome = BuildOutcome { error: Some(unresolved.why.clone()), ..BuildOutcome::default() };
+            control.note_build(runtime, outcome);
+            control.unresolved = Some(unresolved);
+        }
+        Ok(control)
     }
 
     /// A window stays open when stdin ends (started from a desktop, stdin is empty).
@@ -281,13 +319,18 @@ impl Control {
             changed = true;
         }
         if let Some(live) = self.live.as_mut() {
+            let mut saw = false;
             for event in live.poll(runtime) {
-                changed = true;
+                saw = true;
                 if self.lines {
                     print(&event_line(&event));
                 } else {
                     tracing::info!("live edit: {}", event_line(&event).trim_end());
                 }
+            }
+            if saw {
+                changed = true;
+                self.retry_unresolved(runtime);
             }
         }
         for (reply, answer) in self.dispatcher.poll(runtime) {
@@ -295,6 +338,21 @@ impl Control {
             self.deliver(reply, answer);
         }
         changed
+    }
+
+    /// Loads the modules again if they did not resolve before: live edit saw a change, which
+    /// may be the fix. Modules already running are left as they are.
+    fn retry_unresolved(&mut self, runtime: &Runtime) {
+        let Some(unresolved) = self.unresolved.as_mut() else { return };
+        match runtime.load_all_with(&unresolved.states) {
+            Ok(report) => {
+                tracing::info!("the modules resolve now: {} loaded", report.loaded.len());
+                self.unresolved = None;
+                let failed: BTreeMap<String, String> = report.failed.into_iter().collect();
+                self.announce(&serde_json::json!({ "kind": "loaded", "modules": report.loaded, "failed": failed }));
+            }
+            Err(e) => unresolved.why = e.to_string(),
+        }
     }
 
     /// Records a build the host ran itself (the start-up build) as the last build, so the

@@ -124,7 +124,8 @@ fn run(cli: Cli) -> Result<(), String> {
                 (None, Some(addr)) => Some(mcp::Transport::Http { addr, remote: cli.mcp_allow_remote }),
                 (None, None) => None,
             };
-            let options = control::Options { watch: !cli.no_watch, restore: cli.restore_state, mcp };
+            let options =
+                control::Options { watch: !cli.no_watch, restore: cli.restore_state, mcp, wait_for_fix: true };
             headless::run(&runtime, &paths, &options, std::io::BufReader::new(std::io::stdin()), built)
         }
         None => {
@@ -132,7 +133,8 @@ fn run(cli: Cli) -> Result<(), String> {
             // not stop it: the fallback screen shows why and offers Retry, and modules with an
             // older build still load.
             let mcp = cli.mcp_http.map(|addr| mcp::Transport::Http { addr, remote: cli.mcp_allow_remote });
-            let options = control::Options { watch: !cli.no_watch, restore: cli.restore_state, mcp };
+            let options =
+                control::Options { watch: !cli.no_watch, restore: cli.restore_state, mcp, wait_for_fix: false };
             window::run(&runtime, &paths, &options, !cli.no_build)
         }
     }
