@@ -129,6 +129,22 @@ fn a_new_session_builds_its_first_edit_with_the_kept_rustc_command() {
 }
 
 #[test]
+fn the_start_up_build_keeps_the_rustc_commands_for_the_first_edit() {
+    let live = LiveWorkspace::prepare();
+    let _ = std::fs::remove_file(live.root.join("target/debug/playground-rustc-commands.json"));
+    // Changed while no editor ran: the start-up build compiles the counter, and records how.
+    live.edit(COUNTER, VERSION_1, "\"version\" => codec::encode(&2u32),");
+    let mut shell = live.shell_building();
+    assert_eq!(shell.ok("call plugins/counter version"), json!(2));
+
+    live.edit(COUNTER, "\"version\" => codec::encode(&2u32),", "\"version\" => codec::encode(&3u32),");
+    let events = shell.wait_for("reloaded", BUILD);
+    assert_eq!(built(&events)["fast_path"], true, "{:?}", built(&events));
+    assert_eq!(shell.ok("call plugins/counter version"), json!(3));
+    assert!(shell.quit());
+}
+
+#[test]
 fn fifty_saves_in_a_second_cost_at_most_two_builds() {
     let live = LiveWorkspace::prepare();
     let mut shell = live.shell();

@@ -5,7 +5,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use module_loader::cargo::{self, Progress};
+use module_loader::cargo::{self, Invocations, Progress};
+use module_loader::rustc;
 use module_loader::{Config, Runtime};
 use playground_api::host::BuildOutcome;
 use playground_api::tracing;
@@ -72,7 +73,14 @@ impl Paths {
         let packages: Vec<String> =
             graph.sources().filter(|s| s.library.is_some()).map(|s| s.package.clone()).collect();
         let modules: Vec<String> = graph.sources().map(|s| s.manifest.id.clone()).collect();
-        Ok(BuildPlan { root: self.root.clone(), modules, packages, shell: false })
+        Ok(BuildPlan {
+            root: self.root.clone(),
+            modules_root: self.modules.clone(),
+            library_dir: self.library_dir.clone(),
+            modules,
+            packages,
+            shell: false,
+        })
     }
 
     /// What a restart builds: every module library and then the shell itself, so that after
@@ -86,6 +94,10 @@ impl Paths {
 /// [`Paths::build_plan`]).
 pub(crate) struct BuildPlan {
     root: PathBuf,
+    /// Where the modules are and where cargo puts their libraries: the rustc commands the
+    /// build runs are kept there for live edit's fast path.
+    modules_root: PathBuf,
+    library_dir: PathBuf,
     modules: Vec<String>,
     packages: Vec<String>,
     shell: bool,
@@ -117,7 +129,19 @@ impl BuildPlan {
     /// editor shows of the build; a failure carries cargo's diagnostics.
     pub(crate) fn run(self, on_progress: impl FnMut(Progress)) -> Result<BuildOutcome, BuildFailed> {
         tracing::info!("building {} module(s)", self.packages.len());
-        let mut outcome = cargo::build(&self.root, &self.modules, &self.packages, !cfg!(debug_assertions), on_progress);
+        // Recorded as live edit records its own builds, so that the session's first edit of
+        // a module this build compiled takes the rustc fast path too.
+        let inputs = rustc::inputs(&self.root, &self.modules_root);
+        let mut recorded = Invocations::new();
+        let mut outcome = cargo::build_recording(
+            &self.root,
+            &self.modules,
+            &self.packages,
+            !cfg!(debug_assertions),
+            on_progress,
+            Some(&mut recorded),
+        );
+        rustc::remember(&self.library_dir, &inputs, recorded);
         if outcome.success {
             if !self.shell {
                 return Ok(outcome);

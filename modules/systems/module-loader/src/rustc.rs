@@ -87,6 +87,18 @@ pub fn save(library_dir: &Path, inputs: &str, commands: &Invocations) {
     }
 }
 
+/// Adds `recorded` to the commands kept in `library_dir` (those kept under other inputs are
+/// dropped): for a build that is not live edit's, such as the host's start-up build, whose
+/// commands the first edit of the session can then re-run.
+pub fn remember(library_dir: &Path, inputs: &str, recorded: Invocations) {
+    if recorded.is_empty() {
+        return;
+    }
+    let mut commands = load(library_dir, inputs);
+    commands.extend(recorded);
+    save(library_dir, inputs, &commands);
+}
+
 /// The commands an earlier session kept in `library_dir`, if they were recorded under the
 /// same `inputs`; none otherwise.
 pub fn load(library_dir: &Path, inputs: &str) -> Invocations {
