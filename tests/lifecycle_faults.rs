@@ -19,10 +19,14 @@ fn start() -> (Sandbox, Shell, Value) {
     (sandbox, shell, state)
 }
 
-fn generation(shell: &mut Shell, id: &str) -> u64 {
+/// Module `id`'s entry in `modules`.
+fn info(shell: &mut Shell, id: &str) -> Value {
     let modules = shell.ok("modules");
-    let module = modules.as_array().and_then(|all| all.iter().find(|m| m["id"] == id)).cloned().unwrap_or_default();
-    module["generation"].as_u64().unwrap_or(0)
+    modules.as_array().and_then(|all| all.iter().find(|m| m["id"] == id)).cloned().unwrap_or_default()
+}
+
+fn generation(shell: &mut Shell, id: &str) -> u64 {
+    info(shell, id)["generation"].as_u64().unwrap_or(0)
 }
 
 /// A reload of the counter with `fault` armed must fail with `expected`, and leave the
@@ -114,12 +118,7 @@ fn panic_in_call_is_an_error_and_the_module_lives() {
     assert!(message.contains("deliberate panic in call"), "{message}");
     assert_eq!(shell.ok("state plugins/counter"), before);
     assert_eq!(shell.ok("call plugins/counter add 1"), json!(8));
-    let modules = shell.ok("modules");
-    let counter = modules
-        .as_array()
-        .and_then(|all| all.iter().find(|m| m["id"] == "plugins/counter"))
-        .cloned()
-        .unwrap_or_default();
+    let counter = info(&mut shell, "plugins/counter");
     assert!(counter["last_error"].as_str().is_some_and(|e| e.contains("deliberate panic")), "{counter}");
     assert!(shell.quit());
 }
@@ -140,5 +139,36 @@ fn a_failure_in_a_dependent_rolls_back_the_whole_chain() {
     after["restores"] = before["restores"].clone();
     assert_eq!(after, before);
     assert_eq!(shell.ok("call plugins/counter probe_add 1"), json!(101), "the counter holds the live provider");
+    assert!(shell.quit());
+}
+
+#[test]
+fn a_panic_in_tick_pauses_the_modules_ticks_until_it_reloads() {
+    let (sandbox, mut shell, _) = start();
+    sandbox.set_faults("tick");
+    // The next tick panics: the counter says so, answers calls, and ticks no more.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let error = loop {
+        let error = info(&mut shell, "plugins/counter")["last_error"].as_str().unwrap_or_default().to_owned();
+        if !error.is_empty() {
+            break error;
+        }
+        assert!(std::time::Instant::now() < deadline, "the tick never panicked");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(error.contains("injected panic in tick") && error.contains("paused until it is reloaded"), "{error}");
+    let ticks = shell.ok("call plugins/counter ticks");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(shell.ok("call plugins/counter ticks"), ticks, "no tick since the panic");
+    assert_eq!(shell.ok("call plugins/counter add 1"), json!(8), "calls still work");
+
+    // Its next generation ticks again, with the state.
+    sandbox.touch_library("plugins/counter");
+    shell.ok("reload plugins/counter");
+    while shell.ok("call plugins/counter ticks") == json!(0) {
+        assert!(std::time::Instant::now() < deadline, "the new generation never ticked");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(shell.ok("call plugins/counter get"), json!(8));
     assert!(shell.quit());
 }

@@ -32,7 +32,9 @@ pub trait Module: 'static {
         Ok(())
     }
 
-    /// One step of the module's own work, called every host tick in load order.
+    /// One step of the module's own work, called every host tick in load order. A panic here
+    /// pauses this instance's ticks until the module is reloaded (it would repeat on every
+    /// tick); the module still answers calls, and its last error says why.
     fn tick(&mut self, dt: f32) {
         let _ = dt;
     }

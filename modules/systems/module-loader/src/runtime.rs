@@ -73,6 +73,9 @@ struct Slot {
     generation: Option<Generation>,
     /// Taken out when the instance is destroyed.
     instance: RefCell<Option<Instance>>,
+    /// Set when `tick` panicked: a panic there would repeat on every tick (sixty log lines a
+    /// second), so this instance ticks no more. Its next generation, a new slot, ticks again.
+    ticks_paused: Cell<bool>,
 }
 
 /// What [`Runtime::load_all`] did.
@@ -240,16 +243,27 @@ impl Runtime {
     }
 
     /// Runs every module's `tick` in load order. Errors and panics are logged and recorded
-    /// as the module's last error; the module keeps running.
+    /// as the module's last error; the module keeps running and answering calls, but after a
+    /// panic in `tick` its ticks pause until it is reloaded (the panic would repeat on every
+    /// tick).
     pub fn tick(&self, dt: f32) {
         let slots: Vec<Rc<Slot>> = self.shared.running_in_order();
         for slot in slots {
+            if slot.ticks_paused.get() {
+                continue;
+            }
             let instance = slot.instance.borrow();
             let (Some(generation), Some(instance)) = (&slot.generation, instance.as_ref()) else { continue };
             if let Err(e) = guard::call(|| (generation.decl.vtable.tick)(instance.as_ref(), dt)) {
-                let message = format!("`{}` failed in tick: {e}", slot.source.id());
+                let id = slot.source.id();
+                let message = if e.starts_with("panicked") {
+                    slot.ticks_paused.set(true);
+                    format!("`{id}` failed in tick: {e}; its ticks are paused until it is reloaded")
+                } else {
+                    format!("`{id}` failed in tick: {e}")
+                };
                 tracing::warn!("{message}");
-                self.shared.last_error.borrow_mut().insert(slot.source.id().to_owned(), message);
+                self.shared.last_error.borrow_mut().insert(id.to_owned(), message);
             }
         }
     }
@@ -539,7 +553,13 @@ impl Shared {
         let id = source.id().to_owned();
         let features = graph.enabled_features(&id);
         let Some(generation_ref) = generation.as_ref() else {
-            let slot = Slot { source: source.clone(), features, generation: None, instance: RefCell::new(None) };
+            let slot = Slot {
+                source: source.clone(),
+                features,
+                generation: None,
+                instance: RefCell::new(None),
+                ticks_paused: Cell::new(false),
+            };
             self.slots.borrow_mut().insert(id.clone(), Rc::new(slot));
             self.failed.borrow_mut().remove(&id);
             return Ok((0, 0));
@@ -585,7 +605,13 @@ impl Shared {
         }
         let restore_us = micros(restore_started);
 
-        let slot = Slot { source: source.clone(), features, generation, instance: RefCell::new(Some(instance)) };
+        let slot = Slot {
+            source: source.clone(),
+            features,
+            generation,
+            instance: RefCell::new(Some(instance)),
+            ticks_paused: Cell::new(false),
+        };
         self.slots.borrow_mut().insert(id.clone(), Rc::new(slot));
         self.failed.borrow_mut().remove(&id);
         Ok((init_us, restore_us))
