@@ -383,6 +383,10 @@ fn node_of(module: &ModuleInfo, facts: &Facts<'_>) -> ModuleNode {
         ModuleStatus::Loaded => Status::Loaded,
     };
     let detail = match status {
+        // Running, but something it did failed (a panicked call or tick): the tooltip says what.
+        Status::Loaded if module.last_error.is_some() => {
+            format!("v{} · generation {} · ⚠ error", module.version, module.generation)
+        }
         Status::Loaded => format!("v{} · generation {}", module.version, module.generation),
         Status::Contract => format!("v{} · contract", module.version),
         Status::Reloading => format!("v{} · building…", module.version),
@@ -396,8 +400,10 @@ fn node_of(module: &ModuleInfo, facts: &Facts<'_>) -> ModuleNode {
         .cloned()
         .collect();
     let mut tooltip = module.description.clone();
-    if let ModuleStatus::Failed(why) = &module.status {
-        tooltip.push_str(&format!("\n\nFailed: {why}"));
+    match (&module.status, &module.last_error) {
+        (ModuleStatus::Failed(why), _) => tooltip.push_str(&format!("\n\nFailed: {why}")),
+        (_, Some(error)) => tooltip.push_str(&format!("\n\nLast error: {error}")),
+        _ => {}
     }
     if !disabled.is_empty() {
         tooltip.push_str(&format!("\n\nOptional features not enabled: {}", disabled.join(", ")));
@@ -676,5 +682,47 @@ impl GraphPanel {
             }
         }
         actions
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use playground_api::host::{ModuleInfo, ModuleStatus};
+
+    use super::{Facts, Status, node_of};
+
+    fn running(last_error: Option<&str>) -> ModuleInfo {
+        ModuleInfo {
+            id: "plugins/counter".to_owned(),
+            version: "1.0.0".to_owned(),
+            layer: "plugins".to_owned(),
+            description: "Counts.".to_owned(),
+            status: ModuleStatus::Loaded,
+            generation: 2,
+            dependencies: Vec::new(),
+            implements: Vec::new(),
+            features: Vec::new(),
+            enabled_features: Vec::new(),
+            library: None,
+            abi: None,
+            last_error: last_error.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_running_module_with_an_error_says_so_on_its_node() {
+        let facts = Facts { modules: &[], moved: &[], building: &[], stale: &[] };
+        let quiet = node_of(&running(None), &facts);
+        assert_eq!((quiet.status, quiet.detail.as_str()), (Status::Loaded, "v1.0.0 · generation 2"));
+        assert!(!quiet.tooltip.contains("Last error"));
+
+        let failing = node_of(&running(Some("`plugins/counter` failed in tick: panicked")), &facts);
+        assert_eq!(failing.status, Status::Loaded, "it still runs");
+        assert_eq!(failing.detail, "v1.0.0 · generation 2 · ⚠ error");
+        assert!(
+            failing.tooltip.contains("Last error: `plugins/counter` failed in tick: panicked"),
+            "{}",
+            failing.tooltip
+        );
     }
 }
