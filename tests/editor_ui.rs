@@ -174,6 +174,40 @@ fn the_graph_goes_quiet_when_nothing_happens() {
 }
 
 #[test]
+fn the_inspector_keeps_drawing_a_state_that_changes_and_lets_a_still_one_rest() {
+    let (_sandbox, runtime) = editor_sandbox();
+    let mut h = harness(runtime);
+    let quiet = |h: &Harness<'_, Runtime>| repaint_delay(h) > Duration::from_secs(1);
+    // plugins/movement counts its ticks in its state.
+    node(&h, "plugins/movement").click();
+    h.run();
+    h.step();
+    assert!(quiet(&h), "its state stands still while nothing ticks: {:?}", repaint_delay(&h));
+
+    // The window ticks the modules on every frame it paints, and each tick changes this
+    // state: the next frame comes on its own, so the inspector shows the module at work.
+    for _ in 0..3 {
+        h.state().tick(0.1);
+        h.step();
+        assert!(repaint_delay(&h) <= Duration::from_millis(100), "{:?}", repaint_delay(&h));
+    }
+    // Once the state stands still, the window rests within a frame or two.
+    let rests = |h: &mut Harness<'_, Runtime>| {
+        (0..5).any(|_| {
+            h.step();
+            quiet(h)
+        })
+    };
+    assert!(rests(&mut h), "the frames never stopped");
+
+    // A contract has no state to follow.
+    node(&h, "core/types").click();
+    h.run();
+    h.state().tick(0.1);
+    assert!(rests(&mut h), "{:?}", repaint_delay(&h));
+}
+
+#[test]
 fn a_node_is_selected_by_mouse_through_egui_graphs_and_by_accesskit() {
     let (_sandbox, runtime) = editor_sandbox();
     let mut h = harness(runtime);

@@ -1,6 +1,8 @@
 //! The inspector: everything the host knows about the selected module, its state as a tree,
 //! its last error, and a Reload button.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
+
 use playground_api::codec;
 use playground_api::egui::{self, Color32, RichText};
 use playground_api::host::{Host, ModuleInfo, ModuleStatus, ReloadRecord};
@@ -68,19 +70,30 @@ fn tree(ui: &mut egui::Ui, key: &str, value: &Value, id: egui::Id, depth: usize)
     });
 }
 
+/// What the inspector did in one frame.
+#[derive(Default)]
+pub(crate) struct Shown {
+    /// A button asked for this.
+    pub(crate) action: Option<Action>,
+    /// The bytes of the state it showed, hashed: the editor compares frames to see whether
+    /// the state is changing (a module at work), and keeps drawing while it does.
+    pub(crate) state: Option<u64>,
+}
+
 impl View<'_> {
-    pub(crate) fn show(&self, ui: &mut egui::Ui, selected: Option<&str>) -> Option<Action> {
+    pub(crate) fn show(&self, ui: &mut egui::Ui, selected: Option<&str>) -> Shown {
         let Some(id) = selected else {
             ui.heading("Inspector");
             ui.label("Select a module in the graph.");
-            return None;
+            return Shown::default();
         };
         let Some(module) = self.modules.iter().find(|m| m.id == id) else {
             ui.heading(id);
             ui.label("This module is no longer in the graph.");
-            return None;
+            return Shown::default();
         };
         let mut action = None;
+        let mut digest = None;
         egui::ScrollArea::vertical().id_salt("inspector_scroll").auto_shrink([false, false]).show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.heading(&module.id);
@@ -151,7 +164,12 @@ impl View<'_> {
             let state = if module.id == self.own_id {
                 Ok(self.own.clone())
             } else if module.status == ModuleStatus::Loaded {
-                self.host.state(&module.id).and_then(|bytes| codec::to_json(&bytes))
+                self.host.state(&module.id).and_then(|bytes| {
+                    let mut hasher = DefaultHasher::new();
+                    bytes.hash(&mut hasher);
+                    digest = Some(hasher.finish());
+                    codec::to_json(&bytes)
+                })
             } else {
                 Ok(Value::Null)
             };
@@ -165,7 +183,7 @@ impl View<'_> {
                 }
             }
         });
-        action
+        Shown { action, state: digest }
     }
 }
 

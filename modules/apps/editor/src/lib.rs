@@ -18,6 +18,7 @@ mod new_module;
 mod timings;
 
 use std::rc::Rc;
+use std::time::Duration;
 
 use playground_api::egui;
 use playground_api::host::{BuildOutcome, ModuleInfo, ReloadOutcome, ReloadRecord};
@@ -82,9 +83,33 @@ struct Editor {
     graph: graph::GraphPanel,
     /// The "New module…" dialog and form.
     new_module: new_module::NewModule,
+    /// The module the inspector showed last frame, and its state's hash (see
+    /// [`Editor::follow_state`]).
+    inspected: Option<(String, Option<u64>)>,
 }
 
+/// How often the inspector redraws a state that is changing. The window paints only when
+/// something changes, and modules tick only on painted frames: without this, a world the
+/// inspector shows would stand still until the mouse moved.
+const FOLLOW: Duration = Duration::from_millis(100);
+
 impl Editor {
+    /// Keeps frames coming, [`FOLLOW`] apart, while the inspected module's state changes
+    /// from one frame to the next, and once after a new selection to find out; a state that
+    /// stands still lets the window go idle.
+    fn follow_state(&mut self, ctx: &egui::Context, selected: Option<&str>, digest: Option<u64>) {
+        let now = selected.map(|id| (id.to_owned(), digest));
+        let changed = match (&self.inspected, &now) {
+            (Some((before, old)), Some((id, new))) if before == id => old != new,
+            (_, Some(_)) => true,
+            _ => false,
+        };
+        if changed && digest.is_some() {
+            ctx.request_repaint_after(FOLLOW);
+        }
+        self.inspected = now;
+    }
+
     fn reload(&mut self, host: &dyn Host, id: &str) {
         self.notice = Some(match host.request_reload(id) {
             Ok(()) => Ok(format!("reload of {id} queued")),
@@ -200,6 +225,7 @@ impl Module for Editor {
             fresh: true,
             graph: graph::GraphPanel::default(),
             new_module: new_module::NewModule::default(),
+            inspected: None,
         }
     }
 
@@ -286,8 +312,12 @@ impl Module for Editor {
                     own_id: &self.id,
                     own,
                 };
-                actions.extend(view.show(ui, state.selected.as_deref()));
+                let shown = view.show(ui, state.selected.as_deref());
+                actions.extend(shown.action);
+                self.follow_state(ui.ctx(), state.selected.as_deref(), shown.state);
             });
+        } else {
+            self.inspected = None;
         }
         let build = host.build_status();
         let stale = build.last.as_ref().filter(|l| !l.success).map(|l| l.modules.clone()).unwrap_or_default();
