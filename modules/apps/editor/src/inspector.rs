@@ -46,6 +46,13 @@ fn abi_gist(abi: &str) -> String {
     }
 }
 
+/// A fraction with six decimals at most ("27.765060" for 27.765059807803482), so that a
+/// number that changes on every tick keeps its width; `None` for anything else.
+fn short_number(value: &Value) -> Option<String> {
+    let Value::Number(n) = value else { return None };
+    if n.is_f64() { n.as_f64().map(|f| format!("{f:.6}")) } else { None }
+}
+
 /// A JSON value as a tree of collapsible objects and arrays.
 fn tree(ui: &mut egui::Ui, key: &str, value: &Value, id: egui::Id, depth: usize) {
     let children: Vec<(String, &Value)> = match value {
@@ -54,7 +61,12 @@ fn tree(ui: &mut egui::Ui, key: &str, value: &Value, id: egui::Id, depth: usize)
         scalar => {
             ui.horizontal_wrapped(|ui| {
                 ui.label(RichText::new(format!("{key}:")).weak());
-                ui.monospace(scalar.to_string());
+                let full = scalar.to_string();
+                let shown = short_number(scalar).unwrap_or_else(|| full.clone());
+                let label = ui.monospace(shown.as_str());
+                if shown != full {
+                    label.on_hover_text(full);
+                }
             });
             return;
         }
@@ -195,5 +207,14 @@ mod tests {
                      flags=f08e9f31d80d908d; api=32bd1a359c8170af; lock=7c4b81f2e7f4bda7";
         assert_eq!(super::abi_gist(stamp), "rustc 1.95.0 · debug · api 32bd1a35");
         assert_eq!(super::abi_gist("something else"), "something else");
+    }
+
+    #[test]
+    fn fractions_show_six_decimals_and_integers_all_their_digits() {
+        use playground_api::serde_json::json;
+        assert_eq!(super::short_number(&json!(27.765_059_807_803_482)).as_deref(), Some("27.765060"));
+        assert_eq!(super::short_number(&json!(1.5)).as_deref(), Some("1.500000"));
+        assert_eq!(super::short_number(&json!(126)), None);
+        assert_eq!(super::short_number(&json!("text")), None);
     }
 }
