@@ -319,6 +319,13 @@ fn an_api_edit_asks_for_a_restart_that_rebuilds_everything_and_keeps_every_state
     assert_eq!(shell.ok("call systems/probe total"), json!(3), "the probe's state survived");
     assert_eq!(shell.ok("call plugins/counter probe_add 1"), json!(4), "the service is wired to the new build");
     assert_eq!(shell.ok("build")["restart_needed"], json!(false), "the new process runs the new api");
+
+    // The restart's build kept the rustc commands it ran, for the new api: the first edit
+    // after the restart takes the fast path.
+    live.edit(COUNTER, VERSION_1, "\"version\" => codec::encode(&2u32),");
+    let events = shell.wait_for("reloaded", BUILD);
+    assert_eq!(built(&events)["fast_path"], true, "{:?}", built(&events));
+    assert_eq!(shell.ok("call plugins/counter get"), json!(5));
     assert!(shell.quit());
     // The next `LiveWorkspace::prepare` puts the workspace's api back and rebuilds.
 }

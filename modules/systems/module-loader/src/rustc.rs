@@ -34,20 +34,28 @@ struct Kept {
     commands: Invocations,
 }
 
-/// A digest of what shapes a module's rustc command besides its sources: the compiler and
-/// api (the ABI stamp), the flags from the environment, the workspace's `Cargo.toml`,
-/// `Cargo.lock` and `.cargo/config.toml`, and every `Cargo.toml` under `modules_root` (its
-/// dependencies and their features). `DefaultHasher` may change between Rust releases; the
-/// ABI stamp names the release, so that only ever makes a kept file miss.
+/// A digest of what shapes a module's rustc command besides its sources: the compiler,
+/// target, profile and flags (from the ABI stamp), the flags from the environment, the api's
+/// sources, the workspace's `Cargo.toml`, `Cargo.lock` and `.cargo/config.toml`, and every
+/// `Cargo.toml` under `modules_root` (its dependencies and their features).
+///
+/// The api is hashed from its files on disk, not from the running process's stamp: a
+/// restart's build records its commands against the new api while the old process still
+/// runs, and the new process must find them. `DefaultHasher` may change between Rust
+/// releases; the stamp names the release, so that only ever makes a kept file miss.
 pub fn inputs(workspace: &Path, modules_root: &Path) -> String {
     let mut hasher = DefaultHasher::new();
-    abi::text(abi::running()).hash(&mut hasher);
+    let stamp = abi::text(abi::running());
+    stamp.split("; ").filter(|part| !part.starts_with("api=") && !part.starts_with("lock=")).for_each(|part| {
+        part.hash(&mut hasher);
+    });
     for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_RUSTFLAGS", "RUSTC", "RUSTC_WRAPPER"] {
         std::env::var_os(var).hash(&mut hasher);
     }
     let mut files: BTreeSet<PathBuf> =
         ["Cargo.toml", "Cargo.lock", ".cargo/config.toml"].iter().map(|f| workspace.join(f)).collect();
-    collect_manifests(modules_root, &mut files);
+    collect(&workspace.join("modules/core/api"), &mut files, &|_| true);
+    collect(modules_root, &mut files, &|name| name == "Cargo.toml");
     for file in files {
         file.hash(&mut hasher);
         std::fs::read(&file).ok().hash(&mut hasher);
@@ -55,8 +63,9 @@ pub fn inputs(workspace: &Path, modules_root: &Path) -> String {
     format!("{:016x}", hasher.finish())
 }
 
-/// Every `Cargo.toml` below `dir`, build outputs and hidden folders left out.
-fn collect_manifests(dir: &Path, into: &mut BTreeSet<PathBuf>) {
+/// The files below `dir` whose name `wanted` accepts; build outputs and hidden folders are
+/// left out.
+fn collect(dir: &Path, into: &mut BTreeSet<PathBuf>, wanted: &dyn Fn(&str) -> bool) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let path = entry.path();
@@ -64,9 +73,9 @@ fn collect_manifests(dir: &Path, into: &mut BTreeSet<PathBuf>) {
         let name = name.to_string_lossy();
         if entry.file_type().is_ok_and(|t| t.is_dir()) {
             if name != "target" && !name.starts_with('.') {
-                collect_manifests(&path, into);
+                collect(&path, into, wanted);
             }
-        } else if name == "Cargo.toml" {
+        } else if wanted(&name) {
             into.insert(path);
         }
     }
