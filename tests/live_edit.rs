@@ -10,6 +10,16 @@ const COUNTER: &str = "tests/fixtures/plugins/counter/src/lib.rs";
 const VERSION_1: &str = "\"version\" => codec::encode(&1u32),";
 const BUILD: Duration = Duration::from_secs(180);
 
+/// The counter's `version` arm, answering `n`.
+fn version(n: u32) -> String {
+    format!("\"version\" => codec::encode(&{n}u32),")
+}
+
+/// The same arm with a syntax error in it (a stray parenthesis).
+fn broken_version(n: u32) -> String {
+    format!("\"version\" => codec::encode(&{n}u32)),")
+}
+
 #[test]
 fn a_saved_change_goes_live_with_its_state() {
     let live = LiveWorkspace::prepare();
@@ -17,7 +27,7 @@ fn a_saved_change_goes_live_with_its_state() {
     shell.ok("call plugins/counter add 5");
     assert_eq!(shell.ok("call plugins/counter version"), json!(1));
 
-    live.edit(COUNTER, VERSION_1, "\"version\" => codec::encode(&2u32),");
+    live.edit(COUNTER, VERSION_1, &version(2));
     let events = shell.wait_for("reloaded", BUILD);
     let built = events.iter().find(|e| e["kind"] == "built").expect("a build ran");
     assert_eq!(built["outcome"]["success"], true);
@@ -35,7 +45,7 @@ fn a_syntax_error_shows_its_diagnostic_and_the_old_code_keeps_answering() {
     let mut shell = live.shell();
     shell.ok("call plugins/counter add 3");
 
-    live.edit(COUNTER, VERSION_1, "\"version\" => codec::encode(&3u32)),");
+    live.edit(COUNTER, VERSION_1, &broken_version(3));
     let events = shell.wait_for("built", BUILD);
     let outcome = &events.last().expect("built")["outcome"];
     assert_eq!(outcome["success"], false);
@@ -50,7 +60,7 @@ fn a_syntax_error_shows_its_diagnostic_and_the_old_code_keeps_answering() {
     assert_eq!(status["last"]["success"], false, "the errors stay shown: {status}");
 
     // Fixing it goes live.
-    live.edit(COUNTER, "\"version\" => codec::encode(&3u32)),", "\"version\" => codec::encode(&3u32),");
+    live.edit(COUNTER, &broken_version(3), &version(3));
     let events = shell.wait_for("reloaded", BUILD);
     assert_eq!(events.last().expect("reloaded")["record"]["outcome"]["kind"], "swapped");
     assert_eq!(shell.ok("call plugins/counter version"), json!(3));
@@ -90,7 +100,6 @@ fn built(events: &[playground_api::serde_json::Value]) -> &playground_api::serde
 #[test]
 fn a_new_session_builds_its_first_edit_with_the_kept_rustc_command() {
     let live = LiveWorkspace::prepare();
-    let version = |n: u32| format!("\"version\" => codec::encode(&{n}u32),");
     // A first session's edit records the rustc command (with cargo, unless an earlier test in
     // this copy already did) and keeps it beside the libraries.
     let mut shell = live.shell();
@@ -110,7 +119,7 @@ fn a_new_session_builds_its_first_edit_with_the_kept_rustc_command() {
 
     // A kept command that fails may be out of date: cargo confirms the error, and it shows.
     let mut shell = live.shell();
-    live.edit(COUNTER, &version(3), "\"version\" => codec::encode(&4u32)),");
+    live.edit(COUNTER, &version(3), &broken_version(4));
     let events = shell.wait_for("built", BUILD);
     let outcome = built(&events);
     assert_eq!((outcome["success"].clone(), outcome["fast_path"].clone()), (json!(false), json!(false)), "{outcome}");
@@ -121,7 +130,7 @@ fn a_new_session_builds_its_first_edit_with_the_kept_rustc_command() {
     // A manifest changed between sessions: the kept commands no longer apply, cargo builds.
     live.edit("tests/fixtures/plugins/counter/Cargo.toml", "[lib]", "# Edited between two sessions.\n[lib]");
     let mut shell = live.shell();
-    live.edit(COUNTER, "\"version\" => codec::encode(&4u32)),", &version(5));
+    live.edit(COUNTER, &broken_version(4), &version(5));
     let events = shell.wait_for("reloaded", BUILD);
     assert_eq!(built(&events)["fast_path"], false, "{:?}", built(&events));
     assert_eq!(shell.ok("call plugins/counter version"), json!(5));
@@ -133,11 +142,11 @@ fn the_start_up_build_keeps_the_rustc_commands_for_the_first_edit() {
     let live = LiveWorkspace::prepare();
     let _ = std::fs::remove_file(live.root.join("target/debug/playground-rustc-commands.json"));
     // Changed while no editor ran: the start-up build compiles the counter, and records how.
-    live.edit(COUNTER, VERSION_1, "\"version\" => codec::encode(&2u32),");
+    live.edit(COUNTER, VERSION_1, &version(2));
     let mut shell = live.shell_building();
     assert_eq!(shell.ok("call plugins/counter version"), json!(2));
 
-    live.edit(COUNTER, "\"version\" => codec::encode(&2u32),", "\"version\" => codec::encode(&3u32),");
+    live.edit(COUNTER, &version(2), &version(3));
     let events = shell.wait_for("reloaded", BUILD);
     assert_eq!(built(&events)["fast_path"], true, "{:?}", built(&events));
     assert_eq!(shell.ok("call plugins/counter version"), json!(3));
@@ -214,7 +223,7 @@ fn deleting_a_module_folder_unloads_only_what_nobody_needs() {
 #[test]
 fn a_start_whose_build_fails_runs_the_older_builds_and_shows_the_errors() {
     let live = LiveWorkspace::prepare();
-    live.edit(COUNTER, VERSION_1, "\"version\" => codec::encode(&7u32)),");
+    live.edit(COUNTER, VERSION_1, &broken_version(7));
     let mut shell = live.shell_building();
     let status = shell.ok("build");
     assert_eq!(status["last"]["success"], false, "{status}");
@@ -223,7 +232,7 @@ fn a_start_whose_build_fails_runs_the_older_builds_and_shows_the_errors() {
     assert!(shell.quit());
 
     // Fixed, the next start builds it and says so.
-    live.edit(COUNTER, "\"version\" => codec::encode(&7u32)),", "\"version\" => codec::encode(&7u32),");
+    live.edit(COUNTER, &broken_version(7), &version(7));
     let mut shell = live.shell_building();
     let status = shell.ok("build");
     assert_eq!(status["last"]["success"], true, "{status}");
@@ -322,7 +331,7 @@ fn an_api_edit_asks_for_a_restart_that_rebuilds_everything_and_keeps_every_state
 
     // The restart's build kept the rustc commands it ran, for the new api: the first edit
     // after the restart takes the fast path.
-    live.edit(COUNTER, VERSION_1, "\"version\" => codec::encode(&2u32),");
+    live.edit(COUNTER, VERSION_1, &version(2));
     let events = shell.wait_for("reloaded", BUILD);
     assert_eq!(built(&events)["fast_path"], true, "{:?}", built(&events));
     assert_eq!(shell.ok("call plugins/counter get"), json!(5));
