@@ -70,8 +70,9 @@ pub(crate) struct Options {
 /// A start whose modules did not resolve, waiting for a fix.
 struct Unresolved {
     why: String,
-    /// The states a restart handed over, still to be handed to the modules.
+    /// The states a restart handed over, still to be handed to the modules, and their file.
     states: BTreeMap<String, Vec<u8>>,
+    restore: Option<PathBuf>,
 }
 
 fn event_line(event: &LiveEvent) -> String {
@@ -119,12 +120,16 @@ impl Control {
             None => BTreeMap::new(),
         };
         let (report, unresolved) = match runtime.load_all_with(&states) {
-            Ok(report) => (report, None),
+            Ok(report) => {
+                crate::restart::states_delivered(options.restore.as_deref());
+                (report, None)
+            }
             Err(e) if options.wait_for_fix => {
                 let why = e.to_string();
                 tracing::error!("no module runs until this is fixed: {why}");
-                (LoadReport::default(), Some(Unresolved { why, states }))
+                (LoadReport::default(), Some(Unresolved { why, states, restore: options.restore.clone() }))
             }
+            // The window says why and offers Retry, which reads the saved states again.
             Err(e) => return Err(e.to_string()),
         };
         tracing::info!("loaded {} module(s)", report.loaded.len());
@@ -347,6 +352,7 @@ impl Control {
         match runtime.load_all_with(&unresolved.states) {
             Ok(report) => {
                 tracing::info!("the modules resolve now: {} loaded", report.loaded.len());
+                crate::restart::states_delivered(unresolved.restore.as_deref());
                 self.unresolved = None;
                 let failed: BTreeMap<String, String> = report.failed.into_iter().collect();
                 self.announce(&serde_json::json!({ "kind": "loaded", "modules": report.loaded, "failed": failed }));

@@ -24,12 +24,19 @@ fn rebuilt_binary() -> Result<PathBuf, String> {
     if exe.is_file() { Ok(exe) } else { Err(format!("the rebuilt shell is not at {}", exe.display())) }
 }
 
-/// Reads the states a restarting process saved, and removes the file.
+/// Reads the states a restarting process saved. The file stays until the modules have
+/// them ([`states_delivered`]): a start that fails before that can be retried.
 pub(crate) fn read_states(file: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
     let bytes = std::fs::read(file).map_err(|e| format!("cannot read the saved states {}: {e}", file.display()))?;
     let states: BTreeMap<String, codec::Blob> = codec::decode(&bytes)?;
-    let _ = std::fs::remove_file(file);
     Ok(states.into_iter().map(|(id, blob)| (id, blob.0)).collect())
+}
+
+/// Removes the saved states' file once the modules that loaded have been handed theirs.
+pub(crate) fn states_delivered(file: Option<&Path>) {
+    if let Some(file) = file {
+        let _ = std::fs::remove_file(file);
+    }
 }
 
 /// What a host checks, with every module still running, before it stops serving for a

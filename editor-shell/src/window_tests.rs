@@ -304,11 +304,24 @@ fn a_start_that_cannot_resolve_the_modules_offers_retry_which_starts_them_once_f
     build_all();
     let sandbox = Sandbox::with(&MODULES);
     let paths = paths_of(&sandbox);
+    // The states a restart handed over: the new process must not lose them to a failed start.
+    let before = Runtime::new(paths.loader_config());
+    before.load_all().expect("the modules load");
+    before.tick(0.1);
+    let (states, errors) = before.save_all();
+    assert!(errors.is_empty(), "{errors:?}");
+    let blobs: std::collections::BTreeMap<String, playground_api::codec::Blob> =
+        states.into_iter().map(|(id, bytes)| (id, playground_api::codec::Blob(bytes))).collect();
+    let restore = sandbox.path().join("restart.state");
+    std::fs::write(&restore, playground_api::codec::encode(&blobs).expect("encode")).expect("save the states");
+    let ticked = state(&before, "plugins/movement")["ticks"].clone();
+    assert_eq!(ticked, 1);
+
     let manifest = sandbox.modules.join("plugins/movement/module.toml");
     let good = std::fs::read_to_string(&manifest).expect("read the manifest");
     std::fs::write(&manifest, "id = [broken").expect("break the manifest");
     let runtime = Runtime::new(paths.loader_config());
-    let options = Options { watch: false, restore: None, mcp: None, wait_for_fix: false };
+    let options = Options { watch: false, restore: Some(restore.clone()), mcp: None, wait_for_fix: false };
     let waker: crate::control::Waker = std::sync::Arc::new(|| {});
     let fatal = super::start_control(&runtime, &paths, &options, &waker).err();
     assert!(fatal.as_deref().is_some_and(|f| f.contains("module.toml")), "{fatal:?}");
@@ -333,6 +346,8 @@ fn a_start_that_cannot_resolve_the_modules_offers_retry_which_starts_them_once_f
     assert_eq!(window.fatal, None);
     assert!(window.control.is_some(), "the controllers run");
     assert_eq!(status(&runtime, "plugins/movement"), Some(ModuleStatus::Loaded));
+    assert_eq!(state(&runtime, "plugins/movement")["ticks"], ticked, "with the state the restart handed over");
+    assert!(!restore.exists(), "the states' file goes once they are delivered");
 
     // The screen's Retry button is what calls it.
     let mut h = Harness::builder()
