@@ -384,9 +384,8 @@ fn node_of(module: &ModuleInfo, facts: &Facts<'_>) -> ModuleNode {
     };
     let detail = match status {
         // Running, but something it did failed (a panicked call or tick): the tooltip says what.
-        Status::Loaded if module.last_error.is_some() => {
-            format!("v{} · generation {} · ⚠ error", module.version, module.generation)
-        }
+        // Short, so that a feature left off still fits on the node beside it.
+        Status::Loaded if module.last_error.is_some() => format!("v{} · ⚠ error", module.version),
         Status::Loaded => format!("v{} · generation {}", module.version, module.generation),
         Status::Contract => format!("v{} · contract", module.version),
         Status::Reloading => format!("v{} · building…", module.version),
@@ -718,7 +717,7 @@ mod tests {
 
         let failing = node_of(&running(Some("`plugins/counter` failed in tick: panicked")), &facts);
         assert_eq!(failing.status, Status::Loaded, "it still runs");
-        assert_eq!(failing.detail, "v1.0.0 · generation 2 · ⚠ error");
+        assert_eq!(failing.detail, "v1.0.0 · ⚠ error");
         assert!(
             failing.tooltip.contains("Last error: `plugins/counter` failed in tick: panicked"),
             "{}",
