@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use playground_api::serde_json::json;
-use playground_tests::{Sandbox, build_all, profile_dir, workspace};
+use playground_tests::{Sandbox, Shell, build_all, profile_dir, workspace};
 
 fn playground(args: &[&str]) -> (bool, String, String) {
     build_all();
@@ -80,4 +80,48 @@ fn building_any_module_alone_leaves_the_api_dylib_unchanged() {
         assert!(!log.contains("Compiling playground-api"), "building {package} rebuilt the api:\n{log}");
     }
     assert!(std::fs::read(&api).expect("still there") == before, "the api dylib changed");
+}
+
+/// The state letter of process `pid` ('S' sleeping, 'Z' exited but not reaped), if it exists.
+fn process_state(pid: &str) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit(") ").next()?.chars().next()
+}
+
+#[test]
+fn quitting_in_the_middle_of_a_build_stops_it() {
+    build_all();
+    let sandbox = Sandbox::fixtures();
+    // A cargo that never finishes, and says who it is.
+    let pid_file = sandbox.path().join("cargo.pid");
+    let cargo = sandbox.path().join("slow-cargo");
+    std::fs::write(&cargo, format!("#!/bin/sh\necho $$ > '{}'\nexec sleep 300\n", pid_file.display()))
+        .expect("write the slow cargo");
+    std::fs::set_permissions(&cargo, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("make it runnable");
+    let mut command = Command::new(profile_dir().join("playground"));
+    command
+        .args(["--headless", "--no-build", "--no-watch", "--modules"])
+        .arg(&sandbox.modules)
+        .arg("--library-dir")
+        .arg(&sandbox.libs)
+        .env("CARGO", &cargo);
+    let mut shell = Shell::spawn(command);
+
+    // A restart builds first, on a thread: here that build never ends.
+    assert_eq!(shell.ok("restart"), json!("restarting"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let pid = loop {
+        if let Some(pid) = std::fs::read_to_string(&pid_file).ok().filter(|p| p.ends_with('\n')) {
+            break pid.trim().to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "the build never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(process_state(&pid), Some('S'), "the build runs");
+    assert_eq!(shell.ok("call plugins/counter add 2"), json!(2), "the modules answer meanwhile");
+
+    // Quitting stops it: nothing is left to hold the build folder's lock.
+    assert!(shell.quit());
+    let state = process_state(&pid);
+    assert!(matches!(state, None | Some('Z')), "the build outlived the editor: {state:?}");
 }

@@ -142,7 +142,11 @@ fn run(cli: Cli) -> Result<(), String> {
 
 fn main() -> ExitCode {
     init_logging();
-    match run(Cli::parse()) {
+    let result = run(Cli::parse());
+    // A build still running (live edit's, or a restart's) would outlive us and hold the
+    // build folder's lock: the next start would wait for it.
+    module_loader::cargo::stop_builds();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");

@@ -80,6 +80,8 @@ pub(crate) fn restart(runtime: &Runtime, paths: &Paths) -> Result<(), String> {
     }
     args.push("--restore-state".to_owned());
     args.push(file.display().to_string());
+    // The new process builds what it needs; a live-edit build left running would hold it up.
+    module_loader::cargo::stop_builds();
     let error = Command::new(exe).args(&args).exec();
     Err(format!("the restart failed: {error}; the modules are stopped, start playground again"))
 }

@@ -6,12 +6,38 @@
 use std::collections::BTreeMap;
 use std::io::{BufReader, Read};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cargo_metadata::Message;
 use cargo_metadata::diagnostic::DiagnosticLevel;
 use playground_api::host::{BuildOutcome, Diagnostic};
+
+/// The cargo processes running now, so that a host that quits in the middle of a build can
+/// stop them ([`stop_builds`]) rather than leave them holding the build folder's lock for
+/// the next start to wait on.
+static RUNNING: Mutex<Vec<Weak<Mutex<Child>>>> = Mutex::new(Vec::new());
+
+/// Stops every cargo build still running; their callers see a failed build. For a host
+/// that is quitting or restarting.
+pub fn stop_builds() {
+    let running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    for child in running.iter().filter_map(Weak::upgrade) {
+        let _ = child.lock().unwrap_or_else(PoisonError::into_inner).kill();
+    }
+}
+
+/// Waits for `child` without holding its lock, so [`stop_builds`] can always reach it. By
+/// the time cargo's output has ended it has exited, so this rarely sleeps.
+fn wait(child: &Mutex<Child>) -> std::io::Result<ExitStatus> {
+    loop {
+        if let Some(status) = child.lock().unwrap_or_else(PoisonError::into_inner).try_wait()? {
+            return Ok(status);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
 
 /// The cargo to run: the one that built us when run under cargo, else `cargo` on PATH.
 pub fn cargo_program() -> String {
@@ -160,6 +186,13 @@ pub fn build_recording(
     // neither pipe fills up while we read the other.
     let (progress_tx, progress_rx) = std::sync::mpsc::channel();
     let stderr = child.stderr.take();
+    let stdout = child.stdout.take();
+    let child = Arc::new(Mutex::new(child));
+    {
+        let mut running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
+        running.retain(|c| c.strong_count() > 0);
+        running.push(Arc::downgrade(&child));
+    }
     let stderr_reader = std::thread::spawn(move || {
         let mut text = String::new();
         let Some(mut stderr) = stderr else { return text };
@@ -188,7 +221,7 @@ pub fn build_recording(
         text
     });
 
-    if let Some(stdout) = child.stdout.take() {
+    if let Some(stdout) = stdout {
         for message in Message::parse_stream(BufReader::new(stdout)).flatten() {
             while let Ok(p) = progress_rx.try_recv() {
                 on_progress(p);
@@ -203,7 +236,7 @@ pub fn build_recording(
     while let Ok(p) = progress_rx.try_recv() {
         on_progress(p);
     }
-    let status = child.wait();
+    let status = wait(&child);
     let stderr_text = stderr_reader.join().unwrap_or_default();
     outcome.success = status.as_ref().is_ok_and(|s| s.success());
     if let Some(record) = record {
