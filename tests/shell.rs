@@ -82,7 +82,8 @@ fn building_any_module_alone_leaves_the_api_dylib_unchanged() {
     assert!(std::fs::read(&api).expect("still there") == before, "the api dylib changed");
 }
 
-/// The state letter of process `pid` ('S' sleeping, 'Z' exited but not reaped), if it exists.
+/// The state letter of process `pid` ('R' running, 'S' sleeping, 'Z' exited but not yet
+/// reaped), if it exists.
 fn process_state(pid: &str) -> Option<char> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     stat.rsplit(") ").next()?.chars().next()
@@ -117,7 +118,8 @@ fn quitting_in_the_middle_of_a_build_stops_it() {
         assert!(std::time::Instant::now() < deadline, "the build never started");
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
-    assert_eq!(process_state(&pid), Some('S'), "the build runs");
+    let state = process_state(&pid);
+    assert!(state.is_some_and(|s| s != 'Z'), "the build runs: {state:?}");
     assert_eq!(shell.ok("call plugins/counter add 2"), json!(2), "the modules answer meanwhile");
 
     // Quitting stops it: nothing is left to hold the build folder's lock.
