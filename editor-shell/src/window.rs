@@ -39,6 +39,12 @@ fn last_good_path(paths: &Paths, library: &Path) -> PathBuf {
     paths.library_dir.join("playground-last-good").join(name)
 }
 
+/// Where the good build before the last one is kept: Roll back's target when the last good
+/// build is the one that failed (it drew frames, then panicked on a later one).
+fn previous_good_path(last_good: &Path) -> PathBuf {
+    last_good.with_extension("previous")
+}
+
 /// Puts the last good editor build where cargo put the current one, as a new file (new
 /// inode and mtime, as a rebuild would), so the loader's reload picks it up.
 fn restore_last_good(last_good: &Path, library: &Path) -> Result<(), String> {
@@ -104,22 +110,26 @@ impl<'a> Shell<'a> {
         }
     }
 
-    /// The last good editor build's file, if the editor module has a library.
-    fn last_good(&self) -> Option<PathBuf> {
+    /// The editor build Roll back would bring back: the last one that drew a frame, or, when
+    /// that is the build that failed (it drew before it panicked), the good one before it.
+    fn roll_back_source(&self) -> Option<PathBuf> {
         let graph = self.runtime.resolve().ok()?;
         let library = graph.get(EDITOR)?.library.clone()?;
-        Some(last_good_path(self.paths, &library))
+        let last_good = last_good_path(self.paths, &library);
+        let failed_after_drawing =
+            self.ui_error.as_ref().is_some_and(|(generation, _)| *generation == self.saved_generation);
+        Some(if failed_after_drawing { previous_good_path(&last_good) } else { last_good })
     }
 
     fn roll_back(&mut self) -> Result<String, String> {
         let graph = self.runtime.resolve().map_err(|e| e.to_string())?;
         let source = graph.get(EDITOR).ok_or("there is no editor module to roll back")?;
         let library = source.library.clone().ok_or("the editor module has no library")?;
-        let last_good = last_good_path(self.paths, &library);
-        if !last_good.is_file() {
-            return Err("no editor build has drawn a frame yet: nothing to roll back to".to_owned());
+        let good = self.roll_back_source().ok_or("the editor module has no library")?;
+        if !good.is_file() {
+            return Err("no earlier editor build has drawn a frame: nothing to roll back to".to_owned());
         }
-        restore_last_good(&last_good, &library)?;
+        restore_last_good(&good, &library)?;
         let record = self.runtime.reload(EDITOR).map_err(|e| e.to_string())?;
         if record.outcome == ReloadOutcome::Swapped {
             self.ui_error = None;
@@ -157,8 +167,9 @@ impl<'a> Shell<'a> {
         })
     }
 
-    /// After a frame the editor drew without failing: keep its library as the last good one
-    /// (copied on a thread, so the frame does not wait for the disk).
+    /// After a frame the editor drew without failing: keep its library as the last good one,
+    /// and the one it replaces as the previous (copied on a thread, so the frame does not wait
+    /// for the disk). The same build drawn again (a reload without a rebuild) changes nothing.
     fn remember_good(&mut self, editor: &ModuleInfo) {
         if editor.generation == self.saved_generation {
             return;
@@ -169,9 +180,19 @@ impl<'a> Shell<'a> {
         let Some(library) = graph.get(EDITOR).and_then(|s| s.library.clone()) else { return };
         let last_good = last_good_path(self.paths, &library);
         std::thread::spawn(move || {
+            if std::fs::read(&running).ok().is_some_and(|bytes| std::fs::read(&last_good).ok() == Some(bytes)) {
+                return;
+            }
             let copied = last_good
                 .parent()
                 .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| {
+                    if last_good.is_file() {
+                        std::fs::rename(&last_good, previous_good_path(&last_good))
+                    } else {
+                        Ok(())
+                    }
+                })
                 .and_then(|()| std::fs::copy(&running, last_good.with_extension("tmp")))
                 .and_then(|_| std::fs::rename(last_good.with_extension("tmp"), &last_good));
             if let Err(e) = copied {
@@ -375,7 +396,7 @@ impl Shell<'_> {
         if let Some(reason) = &problem {
             let screen = fallback::Screen {
                 reason,
-                can_roll_back: self.last_good().is_some_and(|p| p.is_file()),
+                can_roll_back: self.roll_back_source().is_some_and(|p| p.is_file()),
                 busy: control.busy(),
                 notice: self.notice.as_deref(),
             };

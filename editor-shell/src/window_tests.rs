@@ -248,6 +248,39 @@ fn an_editor_that_panics_while_drawing_shows_the_fallback_and_roll_back_restores
 }
 
 #[test]
+fn roll_back_skips_a_build_that_drew_frames_before_it_failed() {
+    let panicky = std::fs::read(panicky_editor_library()).expect("the panicky editor library");
+    let WithLastGood { sandbox, library, good, paths } = with_last_good();
+    let runtime = Runtime::new(paths.loader_config());
+    let mut next = Next::Continue;
+    let mut h = window(&runtime, &paths, &mut next);
+    assert!(h.query_by_label("Timings and log").is_some(), "the real editor draws");
+
+    // A build that works for a while: it draws, so it becomes the last good build...
+    sandbox.replace_library(EDITOR, &panicky);
+    assert_eq!(runtime.reload(EDITOR).expect("the reload is accepted").outcome, ReloadOutcome::Swapped);
+    runtime.call(EDITOR, "disarm", &[]).expect("disarm");
+    h.run();
+    assert!(h.query_by_label(PANICKY_LABEL).is_some(), "the new build draws");
+    let last_good = last_good_path(&paths, &library);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read(&last_good).ok().as_deref() != Some(&panicky[..]) {
+        assert!(Instant::now() < deadline, "the build that drew was never kept");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // ...then fails on a later frame. Rolling back to it would bring the failure back.
+    runtime.call(EDITOR, "arm", &[]).expect("arm");
+    let frame = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h.step()));
+    assert!(frame.is_ok(), "the editor's panic escaped the shell's frame");
+    assert!(h.query_by_label_contains("The editor failed while drawing: ").is_some(), "the fallback shows");
+    h.get_by_label("Roll back to the last good version").click();
+    h.run();
+    assert!(h.query_by_label("Timings and log").is_some(), "the real editor draws again");
+    assert_eq!(std::fs::read(&library).expect("the library"), good, "the good build before it is back");
+}
+
+#[test]
 fn roll_back_starts_the_editor_fresh_when_the_good_build_cannot_read_the_broken_ones_state() {
     let panicky = std::fs::read(panicky_editor_library()).expect("the panicky editor library");
     let WithLastGood { sandbox, paths, .. } = with_last_good();
