@@ -53,7 +53,8 @@ const INSTRUCTIONS: &str = "Playground is a live-coding editor whose code is hot
 `module.create` scaffolds, builds and loads a new module; edit its files (paths in the answer), then \
 `module.reload` rebuilds and swaps it in with its state kept. `module.call` invokes a method with JSON \
 arguments; `debug.inspect` shows a module's state, last error and reload history; `build.status` shows the \
-last build's compiler diagnostics. A failed build or reload leaves the old code running.";
+last build's compiler diagnostics (and, when `module.list` is empty, why the modules do not resolve). A \
+failed build or reload leaves the old code running.";
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(crate = "playground_api::serde", deny_unknown_fields)]
@@ -168,9 +169,10 @@ impl Tools {
 
     #[tool(
         name = "build.status",
-        description = "The last build's outcome (success, modules, duration) with every compiler diagnostic \
-                       (level, message, file, line, column, rendered text), what is building now, and whether \
-                       the shell must restart to pick up an api change.",
+        description = "The last build's outcome (success, modules, duration, whether the rustc fast path built \
+                       it, and `error` when cargo or the module graph itself failed) with every compiler \
+                       diagnostic (level, message, file, line, column, rendered text), what is building now, and \
+                       whether the shell must restart to pick up an api change.",
         annotations(read_only_hint = true)
     )]
     async fn build_status(&self) -> Result<CallToolResult, McpError> {
