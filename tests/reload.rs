@@ -145,3 +145,26 @@ fn modules_reach_each_other_through_the_host() {
     let probe = runtime.service::<dyn fx_probe_contract::Probe>().expect("the probe service");
     assert_eq!(probe.with(|p| p.add(1)), Ok(6));
 }
+
+#[test]
+fn a_kept_callee_follows_its_module_across_reloads() {
+    let sandbox = Sandbox::fixtures();
+    let runtime = sandbox.runtime();
+    runtime.load_all().expect("the fixtures load");
+    let host = runtime.host();
+    let probe = host.callee("systems/probe").expect("a callee");
+    let add = |x: u64| probe.call("add", &playground_api::codec::encode(&x).expect("encode"));
+    assert!(add(40).is_ok());
+
+    // A new generation of the probe: the callee finds it, with the state it kept.
+    sandbox.touch_library("systems/probe");
+    assert_eq!(runtime.reload("systems/probe").expect("accepted").outcome, ReloadOutcome::Swapped);
+    assert_eq!(generation(&runtime, "systems/probe"), 2);
+    let total = add(2).expect("the callee reaches the new generation");
+    assert_eq!(playground_api::codec::decode::<u64>(&total), Ok(42));
+
+    // Errors are the module's, and a module that is gone says so.
+    assert!(probe.call("nope", &[]).is_err_and(|e| e.contains("unknown method `nope`")));
+    assert!(host.callee("plugins/nowhere").is_err_and(|e| e.contains("plugins/nowhere")));
+    assert!(host.callee("core/probe").is_err_and(|e| e.contains("contract")), "a contract has no methods");
+}

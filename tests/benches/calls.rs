@@ -63,6 +63,16 @@ fn calls(c: &mut Criterion) {
             started.elapsed()
         });
     });
+    // The generic path as modules use it: `plugins/counter` makes `iters` generic calls into
+    // `systems/probe` through a `Callee` it keeps (the loader's handle behind `dyn Callee`).
+    group.bench_function("generic call, module to module", |b| {
+        b.iter_custom(|iters| {
+            let args = playground_api::codec::encode(&iters).expect("encode");
+            let started = std::time::Instant::now();
+            counter.call("generic_noops", &args).expect("the counter calls the probe");
+            started.elapsed()
+        });
+    });
     group.bench_function("generic call, resolved handle", |b| {
         b.iter(|| handle.call(black_box("noop"), black_box(&[])));
     });

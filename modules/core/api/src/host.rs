@@ -17,8 +17,15 @@ use crate::service::{Contract, Service};
 /// caught; reloads are only ever queued, because a module's own code is on the stack while
 /// it calls the host (DESIGN.md rule 2).
 pub trait Host {
-    /// Calls `method` on another module with encoded `args` (see [`crate::codec`]).
+    /// Calls `method` on another module with encoded `args` (see [`crate::codec`]). It looks
+    /// the module up by name each time; for a module called often, keep a [`Host::callee`].
     fn call(&self, module: &str, method: &str, args: &[u8]) -> Result<Vec<u8>, String>;
+    /// `module`, resolved once for generic calls: what a module keeps in a field to call
+    /// another one often, without the lookup by name. It follows `module` across its
+    /// reloads.
+    fn callee(&self, module: &str) -> Result<Rc<dyn Callee>, String> {
+        Err(format!("this host cannot resolve `{module}` ahead of calls"))
+    }
     /// Queues a reload of `module` and its dependents for the next safe point. It fails if
     /// the module is unknown; a request for a module already queued is merged with it.
     fn request_reload(&self, module: &str) -> Result<(), String>;
@@ -51,6 +58,12 @@ pub trait Host {
     fn request_restart(&self) -> Result<(), String> {
         Err("this host cannot restart".to_owned())
     }
+}
+
+/// Another module, resolved for generic calls (see [`Host::callee`]).
+pub trait Callee {
+    /// Calls `method` with encoded `args`, as [`Host::call`] does.
+    fn call(&self, method: &str, args: &[u8]) -> Result<Vec<u8>, String>;
 }
 
 /// One compiler message, as cargo reported it.

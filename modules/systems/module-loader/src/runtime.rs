@@ -16,7 +16,7 @@ use std::rc::{Rc, Weak};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use playground_api::host::{
-    BuildStatus, DependencyInfo, ModuleInfo, ModuleStatus, PhaseTimings, ReloadOutcome, ReloadRecord,
+    BuildStatus, Callee, DependencyInfo, ModuleInfo, ModuleStatus, PhaseTimings, ReloadOutcome, ReloadRecord,
 };
 use playground_api::module::{CallFn, Instance, ModuleDecl};
 use playground_api::service::{Contract, Service};
@@ -208,11 +208,7 @@ impl Runtime {
     /// by name. After the module reloads the handle is stale and says so; take a new one. A
     /// contract has no handle: it has types, not methods.
     pub fn handle(&self, id: &str) -> Result<ModuleHandle> {
-        let slot = self.shared.slot(id)?;
-        let Some(call) = slot.generation.as_ref().map(|g| g.decl.vtable.call) else {
-            return Err(request_error(format!("`{id}` is a contract: it has types, not methods")));
-        };
-        Ok(ModuleHandle { slot, call })
+        self.shared.handle(id)
     }
 
     /// A module's current state, as `save_state` encodes it.
@@ -492,6 +488,14 @@ impl Shared {
             }
             module_error(message)
         })
+    }
+
+    fn handle(&self, id: &str) -> Result<ModuleHandle> {
+        let slot = self.slot(id)?;
+        let Some(call) = slot.generation.as_ref().map(|g| g.decl.vtable.call) else {
+            return Err(request_error(format!("`{id}` is a contract: it has types, not methods")));
+        };
+        Ok(ModuleHandle { slot, call })
     }
 
     fn request(&self, id: &str) -> std::result::Result<(), String> {
@@ -883,6 +887,14 @@ impl ModuleHandle {
         }
     }
 
+    /// [`ModuleHandle::call`], or `None` when the generation it resolved no longer runs.
+    #[inline(always)]
+    fn call_live(&self, method: &str, args: &[u8]) -> Option<Result<Vec<u8>, String>> {
+        let instance = self.slot.instance.borrow();
+        let instance = instance.as_ref()?;
+        Some(guard::call(|| (self.call)(instance.as_ref(), method, args)))
+    }
+
     #[cold]
     #[inline(never)]
     fn stale(&self) -> String {
@@ -941,6 +953,41 @@ impl Host for HostHandle {
         self.shared()?.restart.set(true);
         tracing::info!("a restart was requested; it runs at the next safe point");
         Ok(())
+    }
+
+    fn callee(&self, module: &str) -> std::result::Result<Rc<dyn Callee>, String> {
+        let handle = self.shared()?.handle(module).map_err(|e| e.message)?;
+        Ok(Rc::new(ModuleCallee { shared: self.shared.clone(), id: module.to_owned(), handle: RefCell::new(handle) }))
+    }
+}
+
+/// A [`Callee`] for a module to keep: a [`ModuleHandle`] that resolves its module again
+/// when the generation it holds has been reloaded or stopped.
+struct ModuleCallee {
+    shared: Weak<Shared>,
+    id: String,
+    handle: RefCell<ModuleHandle>,
+}
+
+impl ModuleCallee {
+    /// Resolves the module's running generation again (after a reload).
+    #[cold]
+    #[inline(never)]
+    fn refresh(&self) -> std::result::Result<(), String> {
+        let shared = self.shared.upgrade().ok_or_else(|| "the host has shut down".to_owned())?;
+        let handle = shared.handle(&self.id).map_err(|e| e.message)?;
+        *self.handle.try_borrow_mut().map_err(|_| format!("`{}` is busy", self.id))? = handle;
+        Ok(())
+    }
+}
+
+impl Callee for ModuleCallee {
+    fn call(&self, method: &str, args: &[u8]) -> std::result::Result<Vec<u8>, String> {
+        if let Some(result) = self.handle.borrow().call_live(method, args) {
+            return result;
+        }
+        self.refresh()?;
+        self.handle.borrow().call(method, args)
     }
 }
 
