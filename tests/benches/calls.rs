@@ -52,27 +52,23 @@ fn calls(c: &mut Criterion) {
     group.bench_function("typed service (fast path)", |b| {
         b.iter(|| probe.with(|p| p.noop()));
     });
-    // The typed path as modules use it: `plugins/counter` makes `iters` typed calls into
-    // `systems/probe` in one generic call, whose own cost is spread over millions of calls.
+    // The paths as modules use them: `plugins/counter` makes `iters` calls into
+    // `systems/probe` in one generic call, whose own cost is spread over millions of calls:
+    // typed (through the contract's service) and generic (through a `Callee` it keeps, the
+    // loader's handle behind `dyn Callee`).
     let counter = runtime.handle("plugins/counter").expect("a handle");
-    group.bench_function("typed service, module to module", |b| {
-        b.iter_custom(|iters| {
-            let args = playground_api::codec::encode(&iters).expect("encode");
-            let started = std::time::Instant::now();
-            counter.call("probe_noops", &args).expect("the counter calls the probe");
-            started.elapsed()
+    for (name, method) in
+        [("typed service, module to module", "probe_noops"), ("generic call, module to module", "generic_noops")]
+    {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let args = playground_api::codec::encode(&iters).expect("encode");
+                let started = std::time::Instant::now();
+                counter.call(method, &args).expect("the counter calls the probe");
+                started.elapsed()
+            });
         });
-    });
-    // The generic path as modules use it: `plugins/counter` makes `iters` generic calls into
-    // `systems/probe` through a `Callee` it keeps (the loader's handle behind `dyn Callee`).
-    group.bench_function("generic call, module to module", |b| {
-        b.iter_custom(|iters| {
-            let args = playground_api::codec::encode(&iters).expect("encode");
-            let started = std::time::Instant::now();
-            counter.call("generic_noops", &args).expect("the counter calls the probe");
-            started.elapsed()
-        });
-    });
+    }
     group.bench_function("generic call, resolved handle", |b| {
         b.iter(|| handle.call(black_box("noop"), black_box(&[])));
     });
