@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Runs locally exactly what CI runs: install what is missing, format, lint, audit, test.
+# Runs locally exactly what CI runs: install what is missing, format, lint, docs, audit, test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The code map's links and every `//!` line must hold: broken intra-doc links fail the check.
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 bash scripts/unsafe-audit.sh
 cargo test --workspace --locked

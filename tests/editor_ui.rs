@@ -335,11 +335,16 @@ fn an_api_edit_offers_a_restart_that_the_host_takes_at_its_safe_point() {
     let mut h = harness(runtime);
     assert!(h.query_by_label("Restart").is_none(), "no restart offered before the api changes");
 
-    // What live edit reports when `modules/core/api` changes.
-    let status = playground_api::host::BuildStatus { restart_needed: true, ..Default::default() };
+    // What live edit reports when `api/` changes.
+    let reason = "api/src/lib.rs changed (the api, compiled into the running process): restart to pick it up";
+    let status = playground_api::host::BuildStatus {
+        restart_needed: true,
+        restart_reason: Some(reason.to_owned()),
+        ..Default::default()
+    };
     h.state().set_build_status(status);
     h.run();
-    assert!(h.query_by_label_contains("modules/core/api changed").is_some(), "the editor says why");
+    assert!(h.query_by_label_contains("api/src/lib.rs changed (the api").is_some(), "the editor says why");
     assert!(!h.state().take_restart_request(), "nothing asked yet");
 
     h.get_by_label("Restart").click();

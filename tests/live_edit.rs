@@ -268,7 +268,7 @@ fn a_restart_whose_build_fails_leaves_everything_running() {
     let live = LiveWorkspace::prepare();
     let mut shell = live.shell();
     shell.ok("call plugins/counter add 5");
-    live.edit("modules/core/api/src/lib.rs", "pub mod abi;", "pub mod abi;\nthis does not compile");
+    live.edit("api/src/lib.rs", "pub mod abi;", "pub mod abi;\nthis does not compile");
     shell.wait_for("restart_needed", BUILD);
 
     // The build runs on a thread: the modules answer meanwhile, and a failure is an event.
@@ -312,7 +312,7 @@ fn an_api_edit_asks_for_a_restart_that_rebuilds_everything_and_keeps_every_state
 
     // Any edit of the immortal api changes its ABI stamp: no reload can take it.
     live.edit(
-        "modules/core/api/src/lib.rs",
+        "api/src/lib.rs",
         "pub mod abi;",
         "// Edited by the live-edit test: the stamp changes with the source.\npub mod abi;",
     );
@@ -337,4 +337,35 @@ fn an_api_edit_asks_for_a_restart_that_rebuilds_everything_and_keeps_every_state
     assert_eq!(shell.ok("call plugins/counter get"), json!(5));
     assert!(shell.quit());
     // The next `LiveWorkspace::prepare` puts the workspace's api back and rebuilds.
+}
+
+/// The `restart_needed` event's message after `file` of the copy is edited (a comment added
+/// at `anchor`), checking that nothing was built, reloaded or unloaded and the counter kept
+/// its state.
+fn restart_for_edit(live: &LiveWorkspace, file: &str, anchor: &str) -> String {
+    let mut shell = live.shell();
+    shell.ok("call plugins/counter add 5");
+    live.edit(file, anchor, &format!("// Edited by the live-edit test.\n{anchor}"));
+    let events = shell.wait_for("restart_needed", BUILD);
+    assert!(
+        events.iter().all(|e| e["kind"] != "build_started" && e["kind"] != "removed"),
+        "immortal code is neither built nor unloaded: {events:?}"
+    );
+    let status = shell.ok("build");
+    assert_eq!(status["restart_needed"], json!(true), "{status}");
+    assert_eq!(shell.ok("call plugins/counter get"), json!(5), "the running modules are untouched");
+    assert!(shell.quit());
+    events.last().expect("restart_needed")["message"].as_str().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn edits_of_the_loader_and_the_shell_ask_for_a_restart_not_a_reload() {
+    let live = LiveWorkspace::prepare();
+    let message = restart_for_edit(&live, "module-loader/src/lib.rs", "pub mod cargo;");
+    assert!(message.contains("module-loader/src/lib.rs changed (the loader"), "{message}");
+    let message = restart_for_edit(&live, "module-rules/src/lib.rs", "pub mod commands;");
+    assert!(message.contains("module-rules/src/lib.rs changed (the loader"), "{message}");
+    let message = restart_for_edit(&live, "editor-shell/src/main.rs", "mod control;");
+    assert!(message.contains("editor-shell/src/main.rs changed (the shell"), "{message}");
+    // The next `LiveWorkspace::prepare` puts the workspace's sources back.
 }

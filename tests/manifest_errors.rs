@@ -117,7 +117,7 @@ fn a_bad_graph_loads_nothing() {
     sandbox.write_manifest("plugins/movement", &text.replace("^1.0", "^9"));
     let runtime = sandbox.runtime();
     let err = runtime.load_all().expect_err("an unsatisfiable graph is refused");
-    assert!(err.message.contains("needs `core/ecs` ^9"), "{err}");
+    assert!(err.message().contains("needs `core/ecs` ^9"), "{err}");
     assert!(runtime.modules().is_empty());
 }
 

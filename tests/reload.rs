@@ -127,7 +127,7 @@ fn duplicate_requests_merge_and_unknown_ones_are_refused() {
     assert!(err.contains("there is no module `plugins/nothing`"), "{err}");
     assert_eq!(runtime.run_queued().len(), 1);
     let err = runtime.reload("plugins/nothing").expect_err("unknown");
-    assert!(err.message.contains("there is no module `plugins/nothing`"), "{err}");
+    assert!(err.message().contains("there is no module `plugins/nothing`"), "{err}");
 }
 
 #[test]

@@ -57,7 +57,7 @@ fn headless_protocol() {
 
 #[test]
 fn building_any_module_alone_leaves_the_api_dylib_unchanged() {
-    // DESIGN.md rule 7: if a module (or the shell) asked for a feature of a shared crate that
+    // ARCHITECTURE.md, invariant 8: if a module (or the shell) asked for a feature of a shared crate that
     // the api does not, `cargo build -p` would rebuild the api under the running shell.
     build_all();
     let api = profile_dir().join("libplayground_api.so");
@@ -72,6 +72,7 @@ fn building_any_module_alone_leaves_the_api_dylib_unchanged() {
         "apps-editor",
         "editor-shell",
         "module-loader",
+        "module-rules",
     ] {
         let output =
             Command::new(&cargo).current_dir(workspace()).args(["build", "-p", package]).output().expect("cargo runs");

@@ -2,14 +2,14 @@
 //! stdin line protocol and MCP) feeding one inbox, and the safe-point work between frames
 //! (queued reloads, live edit, builds that finished).
 //!
-//! Both hosts drive a [`Control`] the same way: take messages ([`Control::handle`]), run
-//! module code (tick, UI), then [`Control::safe_point`], when no module code is on the stack.
+//! Both hosts drive a [`Control`] the same way: take the inbox's messages
+//! ([`Control::handle`]), run module code (tick, UI), then [`Control::safe_point`], when no
+//! module code is on the stack. The controllers that send those messages are started in one
+//! place, [`Controllers::start`]; the inbox they share is `inbox.rs`.
 
 use std::collections::BTreeMap;
-use std::io::BufRead;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use module_loader::live::{self, LiveEdit, LiveEvent};
@@ -17,33 +17,16 @@ use module_loader::{LoadReport, Runtime};
 use playground_api::host::{BuildOutcome, BuildStatus};
 use playground_api::{serde_json, tracing};
 
+use crate::inbox::{Answer, Controller, Inbox, Json, Message, Op, Reply};
+use crate::lines::{self, Line, parse_line};
 use crate::mcp;
-use crate::ops::{Answer, Dispatcher, Json, Line, Op, parse_line};
+use crate::ops::Dispatcher;
 use crate::workspace::{Paths, print};
 
-/// Called whenever something arrives that the host should look at (a window repaints).
-pub(crate) type Waker = Arc<dyn Fn() + Send + Sync>;
-
-/// Everything the loop waits for, on one channel.
-pub(crate) enum Inbox {
-    /// A line of the stdin protocol.
-    Line(String),
-    /// Stdin closed.
-    LinesEnded,
-    /// A request from the MCP server's thread.
-    Mcp(mcp::Request),
-    /// The MCP transport ended (for stdio: the client went away), and why.
-    McpEnded(String),
-    /// Live edit has news (a change, progress, a finished build): reach the safe point now.
-    Wake,
-}
-
-/// Where an answer goes.
-pub(crate) enum Reply {
+/// Where an answer goes: a line on stdout, or a controller's own reply.
+enum ReplyTo {
     Line,
-    Mcp(mcp::ReplyTo),
-    /// The window's own request (the fallback screen's Retry).
-    Local,
+    Sink(Reply),
 }
 
 /// What the loop should do after a message.
@@ -67,6 +50,44 @@ pub(crate) struct Options {
     pub(crate) wait_for_fix: bool,
 }
 
+impl Options {
+    /// Whether the stdin line protocol runs: not when MCP has stdin and stdout.
+    pub(crate) fn lines(&self) -> bool {
+        !matches!(self.mcp, Some(mcp::Transport::Stdio))
+    }
+}
+
+/// The controllers feeding the loop's inbox (the stdin reader, the MCP server), started in
+/// one place ([`Controllers::start`], from `main.rs`) and stopped before the process quits
+/// or restarts. None of them knows the loop or the others.
+pub(crate) struct Controllers {
+    mcp: Option<mcp::McpServer>,
+}
+
+impl Controllers {
+    /// Starts the stdin line protocol (unless MCP owns stdin) and the MCP server, if asked
+    /// for, each sending into `inbox`. Binding the MCP port happens here, so a taken port is
+    /// an error before anything else starts.
+    pub(crate) fn start(
+        options: &Options,
+        inbox: &Inbox,
+        input: impl std::io::BufRead + Send + 'static,
+    ) -> Result<Controllers, String> {
+        let mcp = options.mcp.as_ref().map(|transport| mcp::start(transport, inbox.clone())).transpose()?;
+        if options.lines() {
+            lines::start(input, inbox.clone());
+        }
+        Ok(Controllers { mcp })
+    }
+
+    /// Stops the MCP server (its sessions end); the stdin reader ends with the process.
+    pub(crate) fn stop(self) {
+        if let Some(server) = self.mcp {
+            server.stop();
+        }
+    }
+}
+
 /// A start whose modules did not resolve, waiting for a fix.
 struct Unresolved {
     why: String,
@@ -81,40 +102,35 @@ fn event_line(event: &LiveEvent) -> String {
         LiveEvent::Built(outcome) => serde_json::json!({ "kind": "built", "outcome": outcome }),
         LiveEvent::Reloaded(record) => serde_json::json!({ "kind": "reloaded", "record": record }),
         LiveEvent::Removed { id, message } => serde_json::json!({ "kind": "removed", "id": id, "message": message }),
-        LiveEvent::RestartNeeded => serde_json::json!({
+        LiveEvent::RestartNeeded { reason } => serde_json::json!({
             "kind": "restart_needed",
-            "message": "modules/core/api changed: send `restart` to rebuild the shell; every module's state is kept",
+            "message": format!("{reason}: send `restart` to rebuild the shell; every module's state is kept"),
         }),
     };
     format!("event {value}\n")
 }
 
-/// The controllers and the safe-point work of one host.
+/// The safe-point work of one host: the messages its controllers send, live edit, and the
+/// operations whose build is running.
 pub(crate) struct Control {
     live: Option<LiveEdit>,
-    dispatcher: Dispatcher<Reply>,
-    messages: Receiver<Inbox>,
+    dispatcher: Dispatcher<ReplyTo>,
     /// Whether the stdin line protocol is on (it is not with MCP over stdio).
     lines: bool,
+    /// Whether an MCP server runs: it keeps a headless editor up when stdin ends.
+    serving: bool,
     /// Whether the end of stdin quits (headless) or not (a window stays until closed).
     quit_at_end_of_input: bool,
-    server: Option<mcp::McpServer>,
-    /// Answers to [`Reply::Local`] requests, oldest first, for the window to show.
-    pub(crate) local: Vec<Answer>,
+    /// Answers to the host's own requests ([`Control::run_local`]), oldest first.
+    local: Arc<Mutex<Vec<Answer>>>,
     /// Set while the modules do not resolve (see [`Options::wait_for_fix`]).
     unresolved: Option<Unresolved>,
 }
 
 impl Control {
-    /// Loads every module (with the states a restart saved), starts live edit, the MCP
-    /// server and the stdin reader. `waker` is called after each message is queued.
-    pub(crate) fn start(
-        runtime: &Runtime,
-        paths: &Paths,
-        options: &Options,
-        input: impl BufRead + Send + 'static,
-        waker: Option<Waker>,
-    ) -> Result<Control, String> {
+    /// Loads every module (with the states a restart saved) and starts live edit, which
+    /// wakes the loop through `inbox`.
+    pub(crate) fn start(runtime: &Runtime, paths: &Paths, options: &Options, inbox: &Inbox) -> Result<Control, String> {
         let states = match &options.restore {
             Some(file) => crate::restart::read_states(file)?,
             None => BTreeMap::new(),
@@ -136,18 +152,11 @@ impl Control {
         for (id, why) in &report.failed {
             tracing::error!("{id} did not load: {why}");
         }
-        let (inbox, messages) = mpsc::channel::<Inbox>();
         let live = if options.watch {
-            // A window repaints on a wake; the headless loop gets a message that ends its wait.
-            let wake: live::Wake = match &waker {
-                Some(waker) => Arc::clone(waker),
-                None => {
-                    let inbox = inbox.clone();
-                    Arc::new(move || {
-                        let _ = inbox.send(Inbox::Wake);
-                    })
-                }
-            };
+            let inbox = inbox.clone();
+            let wake: live::Wake = Arc::new(move || {
+                let _ = inbox.send(Message::Wake);
+            });
             Some(
                 LiveEdit::watch(&paths.root, &paths.modules, !cfg!(debug_assertions), wake)
                     .map_err(|e| format!("live edit is off: {e}"))?,
@@ -155,52 +164,14 @@ impl Control {
         } else {
             None
         };
-
-        // With a waker, producers send through a forwarder that wakes the host after each
-        // message; without one (headless) the loop blocks on the channel itself.
-        let inbox: Sender<Inbox> = match waker {
-            None => inbox,
-            Some(waker) => {
-                let (raw, incoming) = mpsc::channel::<Inbox>();
-                std::thread::spawn(move || {
-                    for message in incoming {
-                        if inbox.send(message).is_err() {
-                            return;
-                        }
-                        waker();
-                    }
-                });
-                raw
-            }
-        };
-        // With MCP over stdio, stdin and stdout belong to the protocol: no lines, no `ready`.
-        let lines = !matches!(options.mcp, Some(mcp::Transport::Stdio));
-        let server = match &options.mcp {
-            Some(transport) => Some(mcp::start(transport, inbox.clone())?),
-            None => None,
-        };
-        if lines {
-            std::thread::spawn(move || {
-                for line in input.lines() {
-                    let Ok(line) = line else { break };
-                    if inbox.send(Inbox::Line(line)).is_err() {
-                        return;
-                    }
-                }
-                let _ = inbox.send(Inbox::LinesEnded);
-            });
-        } else {
-            drop(inbox);
-        }
-        let dispatcher = Dispatcher::<Reply>::new(paths.root.clone(), paths.modules.clone());
+        let dispatcher = Dispatcher::<ReplyTo>::new(paths.root.clone(), paths.modules.clone());
         let mut control = Control {
             live,
             dispatcher,
-            messages,
-            lines,
+            lines: options.lines(),
+            serving: options.mcp.is_some(),
             quit_at_end_of_input: true,
-            server,
-            local: Vec::new(),
+            local: Arc::new(Mutex::new(Vec::new())),
             unresolved: None,
         };
         if let Some(unresolved) = unresolved {
@@ -231,74 +202,65 @@ impl Control {
         }
     }
 
-    /// The next message, waiting up to `timeout`.
-    pub(crate) fn recv(&self, timeout: Duration) -> Result<Inbox, RecvTimeoutError> {
-        self.messages.recv_timeout(timeout)
-    }
-
-    /// The next message if one is waiting.
-    pub(crate) fn try_recv(&self) -> Option<Inbox> {
-        self.messages.try_recv().ok()
-    }
-
-    fn deliver(&mut self, reply: Reply, answer: Answer) {
+    fn deliver(&mut self, reply: ReplyTo, answer: Answer) {
         match reply {
-            Reply::Line => match answer {
-                Ok(Json(text)) => print(&format!("ok {text}\n")),
-                Err(message) => print(&format!("error {}\n", message.replace('\n', " "))),
-            },
-            // The client may have gone (cancelled, disconnected): nothing to tell it then.
-            Reply::Mcp(reply) => {
-                let _ = reply.send(answer);
-            }
-            Reply::Local => self.local.push(answer),
+            ReplyTo::Line => lines::print_answer(answer),
+            ReplyTo::Sink(reply) => reply(answer),
         }
     }
 
     /// Handles one message; call it at the safe point.
-    pub(crate) fn handle(&mut self, runtime: &Runtime, message: Inbox) -> Next {
+    pub(crate) fn handle(&mut self, runtime: &Runtime, message: Message) -> Next {
         match message {
-            Inbox::Line(line) => match parse_line(&line) {
-                Ok(Line::Empty) => self.deliver(Reply::Line, Ok(Json("null".to_owned()))),
+            Message::Line(line) => match parse_line(&line) {
+                Ok(Line::Empty) => self.deliver(ReplyTo::Line, Ok(Json("null".to_owned()))),
                 Ok(Line::Quit) => {
-                    self.deliver(Reply::Line, Ok(Json::of("bye")));
+                    self.deliver(ReplyTo::Line, Ok(Json::of("bye")));
                     return Next::Quit;
                 }
                 Ok(Line::Restart) => {
-                    self.deliver(Reply::Line, Ok(Json::of("restarting")));
+                    self.deliver(ReplyTo::Line, Ok(Json::of("restarting")));
                     return Next::Restart;
                 }
-                Ok(Line::Op(op)) => self.dispatch(runtime, op, Reply::Line),
-                Err(message) => self.deliver(Reply::Line, Err(message)),
+                Ok(Line::Op(op)) => self.dispatch(runtime, op, ReplyTo::Line),
+                Err(message) => self.deliver(ReplyTo::Line, Err(message)),
             },
-            Inbox::Mcp(request) => self.dispatch(runtime, request.op, Reply::Mcp(request.reply)),
-            Inbox::LinesEnded => {
+            Message::Request { op, reply } => self.dispatch(runtime, op, ReplyTo::Sink(reply)),
+            Message::Ended { controller: Controller::Lines, .. } => {
                 // A served MCP endpoint keeps the editor up without a terminal.
-                if self.server.is_none() && self.quit_at_end_of_input {
+                if !self.serving && self.quit_at_end_of_input {
                     return Next::Quit;
                 }
             }
-            // The safe point the caller runs next does the work.
-            Inbox::Wake => {}
-            Inbox::McpEnded(why) => {
+            Message::Ended { controller: Controller::Mcp, why } => {
                 tracing::info!("the MCP server stopped: {why}");
                 if !self.lines {
                     return Next::Quit;
                 }
             }
+            // The safe point the caller runs next does the work.
+            Message::Wake => {}
         }
         Next::Continue
     }
 
-    /// Runs an operation for the host itself; its answer lands in [`Control::local`].
+    /// Runs an operation for the host itself (the fallback screen's Retry); its answer
+    /// comes from [`Control::take_local`].
     pub(crate) fn run_local(&mut self, runtime: &Runtime, op: Op) {
-        self.dispatch(runtime, op, Reply::Local);
+        let local = Arc::clone(&self.local);
+        let reply: Reply = Box::new(move |answer| local.lock().unwrap_or_else(PoisonError::into_inner).push(answer));
+        self.dispatch(runtime, op, ReplyTo::Sink(reply));
+    }
+
+    /// The answers to the host's own requests that arrived, oldest first.
+    pub(crate) fn take_local(&mut self) -> Vec<Answer> {
+        std::mem::take(&mut *self.local.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Runs an operation, answering now or when its build ends. An operation that builds a
     /// module (create, reload with a build) tells live edit, whose watcher sees the same
     /// files: one build, not two.
-    fn dispatch(&mut self, runtime: &Runtime, op: Op, reply: Reply) {
+    fn dispatch(&mut self, runtime: &Runtime, op: Op, reply: ReplyTo) {
         let builds = match &op {
             Op::Create { id, .. } | Op::Reload { id, build: true } => Some(id.clone()),
             _ => None,
@@ -320,7 +282,7 @@ impl Control {
     pub(crate) fn safe_point(&mut self, runtime: &Runtime) -> bool {
         let mut changed = false;
         for record in runtime.run_queued() {
-            tracing::info!("queued reload of {}: {:?}", record.requested, record.outcome);
+            tracing::info!("queued reload of {}: {:?}", record.requested.join(", "), record.outcome);
             changed = true;
         }
         if let Some(live) = self.live.as_mut() {
@@ -387,14 +349,18 @@ impl Control {
     }
 
     /// Stops the controllers, then quits (shutting every module down) or restarts.
-    pub(crate) fn finish(self, runtime: &Runtime, paths: &Paths, next: &Next) -> Result<(), String> {
+    pub(crate) fn finish(
+        self,
+        runtime: &Runtime,
+        paths: &Paths,
+        controllers: Controllers,
+        next: &Next,
+    ) -> Result<(), String> {
         if self.dispatcher.busy() {
             tracing::warn!("quitting with builds still running; their requests get no answer");
         }
         drop(self.dispatcher);
-        if let Some(server) = self.server {
-            server.stop();
-        }
+        controllers.stop();
         match next {
             Next::Restart => crate::restart::restart(runtime, paths),
             _ => {

@@ -4,31 +4,30 @@
 //! Every answer is one line on stdout: `ok <json>` or `error <message>`. Live-edit happenings
 //! arrive as `event <json>` lines between answers. Commands: `modules`, `call <id> <method>
 //! [json args]`, `state <id>`, `inspect <id>`, `reload <id>`, `history`, `build`, `restart`,
-//! `help`, `quit`. Requests from the MCP server (`mcp.rs`) arrive on the same channel as the
-//! lines and go through the same dispatch (`ops.rs`); with MCP over stdio there are no lines
-//! and stdout carries only the protocol. Everything runs at the safe point between ticks.
+//! `help`, `quit` (`lines.rs`). Requests from the MCP server (`mcp.rs`) arrive in the same
+//! inbox (`inbox.rs`) as the lines and go through the same dispatch (`ops.rs`); with MCP over
+//! stdio there are no lines and stdout carries only the protocol. Everything runs at the
+//! safe point between ticks.
 //!
 //! `restart` builds every module and the shell on a thread while the modules keep ticking and
 //! commands keep their answers; only a good build restarts the process. A failed one is an
 //! event (`restart_failed`, with the build's message) and everything runs on as it was.
 
-use std::io::BufRead;
-use std::sync::mpsc;
+use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use module_loader::Runtime;
 use playground_api::host::BuildOutcome;
 use playground_api::{serde_json, tracing};
 
-// The inbox lives with the rest of the shared loop machinery; MCP names it from here.
-pub(crate) use crate::control::Inbox;
-use crate::control::{Control, Next, Options};
+use crate::control::{Control, Controllers, Next, Options};
+use crate::inbox::{Inbox, Message};
 use crate::workspace::{BuildFailed, Paths};
 
 const TICK: Duration = Duration::from_millis(16);
 
 /// The restart's build, running on its thread.
-type RestartBuild = mpsc::Receiver<Result<BuildOutcome, BuildFailed>>;
+type RestartBuild = Receiver<Result<BuildOutcome, BuildFailed>>;
 
 /// Loads every module and serves commands until `quit`, the end of input, or (with MCP over
 /// stdio) the end of the MCP session. `built` is how the start-up build went, if one ran: a
@@ -38,10 +37,11 @@ pub(crate) fn run(
     runtime: &Runtime,
     paths: &Paths,
     options: &Options,
-    input: impl BufRead + Send + 'static,
+    (inbox, messages): (Inbox, Receiver<Message>),
+    controllers: Controllers,
     built: Option<Result<BuildOutcome, BuildFailed>>,
 ) -> Result<(), String> {
-    let mut control = Control::start(runtime, paths, options, input, None)?;
+    let mut control = Control::start(runtime, paths, options, &inbox)?;
     match built {
         Some(Ok(outcome)) => control.note_build(runtime, outcome),
         Some(Err(failed)) => {
@@ -56,10 +56,10 @@ pub(crate) fn run(
     let next = loop {
         // Every message is handled here, between ticks: the safe point.
         let wait = TICK.saturating_sub(last.elapsed());
-        let next = match control.recv(control.next_poll().map_or(wait, |settle| settle.min(wait))) {
+        let next = match messages.recv_timeout(control.next_poll().map_or(wait, |settle| settle.min(wait))) {
             // Live edit has news, or its changes have settled: act now rather than at the next
             // tick (a save's latency is what users feel).
-            Ok(Inbox::Wake) => {
+            Ok(Message::Wake) => {
                 control.safe_point(runtime);
                 continue;
             }
@@ -86,7 +86,7 @@ pub(crate) fn run(
                 start_restart_build(runtime, paths, &control, &mut restart_build);
             }
         }
-        match restart_build.as_ref().map(mpsc::Receiver::try_recv) {
+        match restart_build.as_ref().map(Receiver::try_recv) {
             Some(Ok(Ok(_))) => match crate::restart::preflight(runtime) {
                 Ok(()) => break Next::Restart,
                 Err(message) => {
@@ -105,7 +105,7 @@ pub(crate) fn run(
             Some(Err(mpsc::TryRecvError::Empty)) | None => {}
         }
     };
-    control.finish(runtime, paths, &next)
+    control.finish(runtime, paths, controllers, &next)
 }
 
 /// Starts building every module and the shell for a restart, unless a build for one runs.

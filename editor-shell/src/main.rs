@@ -10,11 +10,17 @@
 //!   protocol on stdin (see `headless.rs`);
 //! - `--mcp stdio` / `--mcp-http 127.0.0.1:PORT` serve the MCP tools (`mcp.rs`) an AI
 //!   assistant drives the editor with; both go through the same dispatch as the line
-//!   protocol (`ops.rs`).
+//!   protocol (`lines.rs`, `ops.rs`).
+//!
+//! The wiring is all here, in [`run`]: one inbox (`inbox.rs`) per process, the controllers
+//! that feed it (the stdin reader, the MCP server) started in one place, and the host (the
+//! window or the headless loop) that drains it.
 
 mod control;
 mod fallback;
 mod headless;
+mod inbox;
+mod lines;
 mod mcp;
 mod ops;
 mod restart;
@@ -25,12 +31,16 @@ mod workspace;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use module_loader::Runtime;
 use playground_api::tracing_subscriber::layer::SubscriberExt as _;
 use playground_api::tracing_subscriber::util::SubscriberInitExt as _;
 use playground_api::{abi, tracing_subscriber};
+
+use crate::control::{Controllers, Options};
+use crate::inbox::Inbox;
 
 /// The Playground live-coding editor.
 #[derive(Parser, Debug)]
@@ -124,20 +134,30 @@ fn run(cli: Cli) -> Result<(), String> {
                 (None, Some(addr)) => Some(mcp::Transport::Http { addr, remote: cli.mcp_allow_remote }),
                 (None, None) => None,
             };
-            let options =
-                control::Options { watch: !cli.no_watch, restore: cli.restore_state, mcp, wait_for_fix: true };
-            headless::run(&runtime, &paths, &options, std::io::BufReader::new(std::io::stdin()), built)
+            let options = Options { watch: !cli.no_watch, restore: cli.restore_state, mcp, wait_for_fix: true };
+            // The headless loop waits on the inbox itself: nothing to wake.
+            let (inbox, messages) = Inbox::channel(None);
+            let controllers = Controllers::start(&options, &inbox, stdin())?;
+            headless::run(&runtime, &paths, &options, (inbox, messages), controllers, built)
         }
         None => {
             // The window opens at once and shows the build's progress. A failed build does
             // not stop it: the fallback screen shows why and offers Retry, and modules with an
             // older build still load.
             let mcp = cli.mcp_http.map(|addr| mcp::Transport::Http { addr, remote: cli.mcp_allow_remote });
-            let options =
-                control::Options { watch: !cli.no_watch, restore: cli.restore_state, mcp, wait_for_fix: false };
-            window::run(&runtime, &paths, &options, !cli.no_build)
+            let options = Options { watch: !cli.no_watch, restore: cli.restore_state, mcp, wait_for_fix: false };
+            // Each message repaints the window, which then reaches its safe point.
+            let (ctx, waker) = window::wakeup();
+            let (inbox, messages) = Inbox::channel(Some(Arc::clone(&waker)));
+            let controllers = Controllers::start(&options, &inbox, stdin())?;
+            window::run(&runtime, &paths, &options, !cli.no_build, (ctx, waker), (inbox, messages), controllers)
         }
     }
+}
+
+/// The process's stdin, for the line protocol.
+fn stdin() -> std::io::BufReader<std::io::Stdin> {
+    std::io::BufReader::new(std::io::stdin())
 }
 
 fn main() -> ExitCode {

@@ -2,15 +2,15 @@
 //! running editor (rmcp, over stdio or streamable HTTP on loopback).
 //!
 //! It runs on its own thread with its own tokio runtime and never touches the [`Runtime`]
-//! (which is `!Send` and lives on the main thread). Each tool call becomes an [`Op`] sent to
-//! the headless loop over the loop's inbox with a oneshot for the answer; the loop runs it at
-//! its safe point (builds on a background thread) and replies. So the frame loop never
-//! waits for MCP, and a slow or vanished client never holds anything of the editor.
+//! (which is `!Send` and lives on the main thread). Each tool call becomes an [`Op`] sent
+//! through the loop's [`Inbox`], with a reply that completes a oneshot the tool awaits; the
+//! loop runs it at its safe point (builds on a background thread) and replies. So the frame
+//! loop never waits for MCP, and a slow or vanished client never holds anything of the
+//! editor. This file knows the inbox, not the loop.
 //!
 //! [`Runtime`]: module_loader::Runtime
 
 use std::net::SocketAddr;
-use std::sync::mpsc::Sender;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -26,8 +26,7 @@ use schemars::JsonSchema;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-use crate::headless::Inbox;
-use crate::ops::{Answer, Json, Op};
+use crate::inbox::{Controller, Inbox, Json, Message, Op};
 
 /// How the server is reached.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,15 +36,6 @@ pub(crate) enum Transport {
     /// Streamable HTTP at `http://<addr>/mcp`. `remote` is the user's explicit consent to
     /// listen on an address other than loopback.
     Http { addr: SocketAddr, remote: bool },
-}
-
-/// Where the main thread sends an answer.
-pub(crate) type ReplyTo = oneshot::Sender<Answer>;
-
-/// One tool call, for the main thread to run.
-pub(crate) struct Request {
-    pub(crate) op: Op,
-    pub(crate) reply: ReplyTo,
 }
 
 const INSTRUCTIONS: &str = "Playground is a live-coding editor whose code is hot-reloadable Rust modules \
@@ -90,16 +80,20 @@ struct CallArgs {
 /// The tools. Holds only the inbox of the main thread: cheap to clone per HTTP session.
 #[derive(Clone)]
 struct Tools {
-    inbox: Sender<Inbox>,
+    inbox: Inbox,
 }
 
 impl Tools {
     /// Sends `op` to the main thread and waits for its answer. A failure of the operation is
     /// a tool error the assistant reads (`isError`); only a stopped editor is a protocol error.
     async fn ask(&self, op: Op) -> Result<CallToolResult, McpError> {
-        let (reply, answer) = oneshot::channel();
+        let (done, answer) = oneshot::channel();
+        // A client that went away leaves a receiver nobody awaits: the send just fails.
+        let reply = Box::new(move |answer| {
+            let _ = done.send(answer);
+        });
         self.inbox
-            .send(Inbox::Mcp(Request { op, reply }))
+            .send(Message::Request { op, reply })
             .map_err(|_| McpError::internal_error("the editor has stopped", None))?;
         match answer.await {
             Ok(Ok(Json(text))) => Ok(CallToolResult::success(vec![ContentBlock::text(text)])),
@@ -207,7 +201,7 @@ impl McpServer {
 
 /// Starts the server on its own thread. Binding happens here, so a taken port or a refused
 /// address is an error before the editor says it is ready.
-pub(crate) fn start(transport: &Transport, inbox: Sender<Inbox>) -> Result<McpServer, String> {
+pub(crate) fn start(transport: &Transport, inbox: Inbox) -> Result<McpServer, String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("mcp")
@@ -227,7 +221,7 @@ pub(crate) fn start(transport: &Transport, inbox: Sender<Inbox>) -> Result<McpSe
         .name("mcp".to_owned())
         .spawn(move || {
             let why = runtime.block_on(serve);
-            let _ = inbox.send(Inbox::McpEnded(why));
+            let _ = inbox.send(Message::Ended { controller: Controller::Mcp, why });
             // A stdin read may still be pending on the blocking pool; do not wait for it.
             runtime.shutdown_timeout(Duration::from_secs(1));
         })

@@ -10,63 +10,15 @@ use std::sync::mpsc::{Receiver, channel};
 use module_loader::{Runtime, cargo, scaffold};
 use playground_api::host::{BuildOutcome, BuildStatus, ModuleStatus, ReloadOutcome, ReloadRecord};
 use playground_api::serde_json::{self, Value, json};
+
+use crate::inbox::{Answer, Json, Op};
 use playground_api::{codec, tracing};
 
 /// How many compiler errors an answer quotes in full; the rest are counted.
 const ERRORS_SHOWN: usize = 5;
 
-/// One request, whoever sent it.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Op {
-    Help,
-    /// Every module: id, version, layer, status, generation, dependencies, ...
-    Modules,
-    /// Every reload so far.
-    History,
-    /// The last build's outcome and diagnostics, and what is building now.
-    BuildStatus,
-    /// A module's state as JSON.
-    State {
-        id: String,
-    },
-    /// A module's metadata, state, last error and reload history.
-    Inspect {
-        id: String,
-    },
-    /// The generic call path with JSON arguments (none: empty arguments).
-    Call {
-        id: String,
-        method: String,
-        args: Option<Value>,
-    },
-    /// Reloads a module and its dependents; with `build`, cargo builds them first.
-    Reload {
-        id: String,
-        build: bool,
-    },
-    /// Scaffolds a new module crate, builds it and loads it.
-    Create {
-        id: String,
-        description: String,
-    },
-}
-
 pub(crate) const HELP: &str = "commands: modules | call <id> <method> [json] | state <id> | inspect <id> | reload <id> | \
      history | build | restart | quit";
-
-/// JSON text, serialized straight from the runtime's types so that fields keep their
-/// declared order (`seq`, `requested`, `modules`, ...), as the line protocol always printed.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Json(pub(crate) String);
-
-impl Json {
-    pub(crate) fn of<T: playground_api::serde::Serialize + ?Sized>(value: &T) -> Json {
-        Json(serde_json::to_string(value).unwrap_or_else(|e| format!("\"unprintable: {e}\"")))
-    }
-}
-
-/// What an operation gives back: JSON, or a sentence saying what went wrong.
-pub(crate) type Answer = Result<Json, String>;
 
 fn to_value<T: playground_api::serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or_else(|e| Value::String(format!("unprintable: {e}")))
@@ -183,13 +135,7 @@ impl<R> Dispatcher<R> {
         if !graph.contains(&id) {
             return Some((reply, reload(runtime, &id)));
         }
-        let chain = graph.reload_chain(&id);
-        let packages: Vec<String> = chain
-            .iter()
-            .filter_map(|m| graph.get(m))
-            .filter(|s| s.library.is_some())
-            .map(|s| s.package.clone())
-            .collect();
+        let packages = graph.packages_for(std::slice::from_ref(&id));
         let outcome = self.spawn_build(vec![id.clone()], packages);
         self.jobs.push(Job { reply, outcome, then: Then::Reload { id } });
         None
@@ -248,7 +194,7 @@ fn finish(runtime: &Runtime, then: Then, outcome: &BuildOutcome) -> Answer {
 
 /// A failed build in a few lines: the first errors as rustc renders them.
 fn build_failure(outcome: &BuildOutcome) -> String {
-    let errors: Vec<_> = outcome.diagnostics.iter().filter(|d| d.level == "error").collect();
+    let errors: Vec<_> = outcome.errors().collect();
     let mut text = format!("the build failed with {} error(s)", errors.len());
     for d in errors.iter().take(ERRORS_SHOWN) {
         text.push_str("\n\n");
@@ -296,17 +242,19 @@ fn inspect(runtime: &Runtime, id: &str) -> Answer {
         return Err(format!("there is no module `{id}` (module.list shows every module)"));
     };
     let state = match info.status {
-        ModuleStatus::Loaded => match runtime.state(id).map_err(|e| e.to_string()).and_then(|b| codec::to_json(&b)) {
-            Ok(state) => state,
-            Err(message) => json!({ "error": message }),
-        },
+        ModuleStatus::Loaded | ModuleStatus::Paused(_) => {
+            match runtime.state(id).map_err(|e| e.to_string()).and_then(|b| codec::to_json(&b)) {
+                Ok(state) => state,
+                Err(message) => json!({ "error": message }),
+            }
+        }
         // Contracts have no instance; a module that is not running has no state to read.
         ModuleStatus::Contract | ModuleStatus::Failed(_) => Value::Null,
     };
     let history: Vec<ReloadRecord> = runtime
         .history()
         .into_iter()
-        .filter(|r| r.modules.iter().any(|m| m == id) || r.requested.split(", ").any(|m| m == id))
+        .filter(|r| r.modules.iter().any(|m| m == id) || r.requested.iter().any(|m| m == id))
         .collect();
     Ok(Json::of(&json!({
         "module": to_value(&info),
@@ -314,71 +262,4 @@ fn inspect(runtime: &Runtime, id: &str) -> Answer {
         "last_error": info.last_error,
         "history": to_value(&history),
     })))
-}
-
-/// A line of the stdin protocol, parsed.
-#[derive(Debug, PartialEq)]
-pub(crate) enum Line {
-    Empty,
-    Quit,
-    Restart,
-    Op(Op),
-}
-
-/// Parses one line of the stdin protocol.
-pub(crate) fn parse_line(line: &str) -> Result<Line, String> {
-    let line = line.trim();
-    let (command, rest) = line.split_once(' ').unwrap_or((line, ""));
-    let rest = rest.trim();
-    let id = || rest.to_owned();
-    Ok(Line::Op(match command {
-        "" => return Ok(Line::Empty),
-        "quit" | "exit" => return Ok(Line::Quit),
-        "restart" => return Ok(Line::Restart),
-        "help" => Op::Help,
-        "modules" => Op::Modules,
-        "history" => Op::History,
-        "build" => Op::BuildStatus,
-        "state" => Op::State { id: id() },
-        "inspect" => Op::Inspect { id: id() },
-        "reload" => Op::Reload { id: id(), build: false },
-        "call" => {
-            let mut parts = rest.splitn(3, ' ');
-            let (Some(id), Some(method)) = (parts.next(), parts.next()) else {
-                return Err("usage: call <id> <method> [json args]".to_owned());
-            };
-            let args = match parts.next().map(str::trim).filter(|a| !a.is_empty()) {
-                None => None,
-                Some(text) => {
-                    Some(serde_json::from_str::<Value>(text).map_err(|e| format!("the arguments are not JSON: {e}"))?)
-                }
-            };
-            Op::Call { id: id.to_owned(), method: method.to_owned(), args }
-        }
-        other => return Err(format!("unknown command `{other}`; {HELP}")),
-    }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{Line, Op, parse_line};
-    use playground_api::serde_json::json;
-
-    #[test]
-    fn parses_the_line_protocol() {
-        assert_eq!(parse_line("  "), Ok(Line::Empty));
-        assert_eq!(parse_line("quit"), Ok(Line::Quit));
-        assert_eq!(parse_line("reload core/ecs"), Ok(Line::Op(Op::Reload { id: "core/ecs".into(), build: false })));
-        assert_eq!(
-            parse_line(r#"call systems/ecs spawn {"x": 1}"#),
-            Ok(Line::Op(Op::Call { id: "systems/ecs".into(), method: "spawn".into(), args: Some(json!({"x": 1})) }))
-        );
-        assert_eq!(
-            parse_line("call systems/ecs count"),
-            Ok(Line::Op(Op::Call { id: "systems/ecs".into(), method: "count".into(), args: None }))
-        );
-        assert!(parse_line("call systems/ecs").is_err_and(|e| e.starts_with("usage")));
-        assert!(parse_line("call a b {nope").is_err_and(|e| e.contains("the arguments are not JSON")));
-        assert!(parse_line("teleport").is_err_and(|e| e.contains("unknown command `teleport`")));
-    }
 }

@@ -15,7 +15,7 @@ use module_loader::cargo::Progress;
 use playground_api::egui::{self, RichText};
 use playground_api::host::BuildOutcome;
 
-use crate::control::Waker;
+use crate::inbox::Waker;
 use crate::workspace::{BuildFailed, BuildPlan};
 
 /// The start-up build, running on its thread.

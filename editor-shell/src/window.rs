@@ -12,8 +12,8 @@
 //! from a controller, a log line, live edit's news (its watcher and builds wake the window so
 //! it can poll), or a build or reload in flight.
 
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -22,9 +22,9 @@ use playground_api::egui::{self, ViewportCommand};
 use playground_api::host::{ModuleInfo, ModuleStatus, ReloadOutcome};
 use playground_api::{eframe, serde_json, tracing};
 
-use crate::control::{Control, Next, Options, Waker};
+use crate::control::{Control, Controllers, Next, Options};
 use crate::fallback;
-use crate::ops::Op;
+use crate::inbox::{Inbox, Message, Op, Waker};
 use crate::startup::{self, Startup};
 use crate::workspace::Paths;
 
@@ -154,7 +154,7 @@ impl<'a> Shell<'a> {
     /// build's UI state (the reload was rolled back), load it once more without that state.
     fn retry_fresh(&mut self) -> Option<String> {
         let history = self.runtime.history();
-        let last = history.last().filter(|r| r.requested == EDITOR)?;
+        let last = history.last().filter(|r| r.requested == [EDITOR])?;
         if !matches!(last.outcome, ReloadOutcome::RolledBack(_)) {
             return None;
         }
@@ -211,6 +211,8 @@ struct Window<'a> {
     startup: Option<Startup>,
     options: &'a Options,
     waker: Waker,
+    inbox: Inbox,
+    messages: Receiver<Message>,
     /// Why the controllers could not start (the modules do not resolve).
     fatal: Option<String>,
     /// The latest reload the window has seen, and whether the last frame ran one.
@@ -229,7 +231,7 @@ impl eframe::App for Window<'_> {
                 return;
             };
             self.startup = None;
-            match start_control(self.shell.runtime, self.shell.paths, self.options, &self.waker) {
+            match start_control(self.shell.runtime, self.shell.paths, self.options, &self.inbox) {
                 Ok(mut control) => {
                     // The start-up build is shown like any build: the editor's top bar says
                     // what it built, or that it failed while older builds of the modules run.
@@ -258,7 +260,7 @@ impl eframe::App for Window<'_> {
                     tracing::debug!("the frame that ran reload #{} took {ms:.2} ms", self.reload_seq);
                     control.announce(&serde_json::json!({ "kind": "reload_frame", "seq": self.reload_seq, "ms": ms }));
                 }
-                self.shell.frame(ui, control);
+                self.shell.frame(ui, control, &self.messages);
                 self.restart(ui);
                 let seq = self.shell.runtime.last_reload_seq();
                 self.reloaded_last_frame = seq != self.reload_seq;
@@ -277,7 +279,7 @@ impl eframe::App for Window<'_> {
 impl Window<'_> {
     /// Starts the modules again after they could not start (the user fixed the manifest).
     fn retry_start(&mut self) {
-        match start_control(self.shell.runtime, self.shell.paths, self.options, &self.waker) {
+        match start_control(self.shell.runtime, self.shell.paths, self.options, &self.inbox) {
             Ok(control) => {
                 *self.control = Some(control);
                 self.fatal = None;
@@ -344,20 +346,19 @@ impl Window<'_> {
     }
 }
 
-/// Loads the modules and starts the controllers; a window keeps running when stdin ends.
-fn start_control(runtime: &Runtime, paths: &Paths, options: &Options, waker: &Waker) -> Result<Control, String> {
-    let mut control =
-        Control::start(runtime, paths, options, BufReader::new(std::io::stdin()), Some(Arc::clone(waker)))?;
+/// Loads the modules and starts live edit; a window keeps running when stdin ends.
+fn start_control(runtime: &Runtime, paths: &Paths, options: &Options, inbox: &Inbox) -> Result<Control, String> {
+    let mut control = Control::start(runtime, paths, options, inbox)?;
     control.keep_running_at_end_of_input();
     Ok(control)
 }
 
 impl Shell<'_> {
     /// One frame: messages, module code, the safe point, and the next repaint's schedule.
-    fn frame(&mut self, ui: &mut egui::Ui, control: &mut Control) {
+    fn frame(&mut self, ui: &mut egui::Ui, control: &mut Control, messages: &Receiver<Message>) {
         let ctx = ui.ctx().clone();
         // 1. The controllers' messages, at the safe point before any module code runs.
-        while let Some(message) = control.try_recv() {
+        while let Ok(message) = messages.try_recv() {
             match control.handle(self.runtime, message) {
                 Next::Continue => {}
                 // The window builds before it closes for a restart (see `Window`).
@@ -386,7 +387,7 @@ impl Shell<'_> {
                 if id == EDITOR
                     && let Some(editor) = &editor
                 {
-                    self.ui_error = Some((editor.generation, e.message));
+                    self.ui_error = Some((editor.generation, e.into_message()));
                     problem = self.editor_problem(Some(editor));
                     ctx.request_repaint();
                 }
@@ -422,7 +423,7 @@ impl Shell<'_> {
             }
             None => {}
         }
-        for answer in std::mem::take(&mut control.local) {
+        for answer in control.take_local() {
             self.notice = Some(match answer {
                 Ok(_) => {
                     self.ui_error = None;
@@ -450,10 +451,10 @@ impl Shell<'_> {
     }
 }
 
-/// Opens the window and runs the frame loop until it closes (or `quit`/`restart` arrives
-/// on a controller). With `build`, the window opens at once and shows the build's progress
-/// until the modules are built; then they load.
-pub(crate) fn run(runtime: &Runtime, paths: &Paths, options: &Options, build: bool) -> Result<(), String> {
+/// The egui context the window will use, and a waker that asks it for a repaint from any
+/// thread: what the inbox wakes the window with. Made before the window opens, so the
+/// controllers can be started (in `main.rs`) before it.
+pub(crate) fn wakeup() -> (egui::Context, Waker) {
     let ctx = egui::Context::default();
     // Every wake goes through one thread: a log line may be written on the main thread while
     // egui holds its context lock, and asking for a repaint there would wait for that lock.
@@ -472,12 +473,28 @@ pub(crate) fn run(runtime: &Runtime, paths: &Paths, options: &Options, build: bo
             let _ = wake.lock().unwrap_or_else(PoisonError::into_inner).send(());
         })
     };
+    (ctx, waker)
+}
+
+/// Opens the window and runs the frame loop until it closes (or `quit`/`restart` arrives
+/// on a controller). With `build`, the window opens at once and shows the build's progress
+/// until the modules are built; then they load. `ctx` and `waker` come from [`wakeup`];
+/// the inbox wakes the window with that waker.
+pub(crate) fn run(
+    runtime: &Runtime,
+    paths: &Paths,
+    options: &Options,
+    build: bool,
+    (ctx, waker): (egui::Context, Waker),
+    (inbox, messages): (Inbox, Receiver<Message>),
+    controllers: Controllers,
+) -> Result<(), String> {
     playground_api::log::set_waker(Arc::clone(&waker));
     // Without a build, a start that cannot load the modules fails here, before any window.
     let (mut control, startup) = if build {
         (None, Some(Startup::spawn(paths.build_plan(runtime)?, Arc::clone(&waker))))
     } else {
-        (Some(start_control(runtime, paths, options, &waker)?), None)
+        (Some(start_control(runtime, paths, options, &inbox)?), None)
     };
 
     let native = eframe::NativeOptions {
@@ -495,6 +512,8 @@ pub(crate) fn run(runtime: &Runtime, paths: &Paths, options: &Options, build: bo
         startup,
         options,
         waker,
+        inbox,
+        messages,
         fatal: None,
         reload_seq: 0,
         reloaded_last_frame: false,
@@ -513,8 +532,11 @@ pub(crate) fn run(runtime: &Runtime, paths: &Paths, options: &Options, build: bo
     // Closed by the user (not by `quit` or `restart`): quit.
     let next = if matches!(next, Next::Continue) { Next::Quit } else { next };
     match control {
-        Some(control) => control.finish(runtime, paths, &next),
-        None => Ok(()),
+        Some(control) => control.finish(runtime, paths, controllers, &next),
+        None => {
+            controllers.stop();
+            Ok(())
+        }
     }
 }
 

@@ -17,6 +17,7 @@ use module_loader::cargo::Progress;
 
 use super::{EDITOR, Shell, last_good_path};
 use crate::control::{Control, Next, Options};
+use crate::inbox::{Inbox, Message};
 use crate::startup;
 use crate::workspace::Paths;
 
@@ -69,15 +70,19 @@ fn with_last_good() -> WithLastGood {
 
 /// Loads the sandbox's modules and runs the shell's real frame in a harness; the harness
 /// has already run its first frames when this returns.
-fn window<'a>(runtime: &'a Runtime, paths: &'a Paths, next: &'a mut Next) -> Harness<'a, (Shell<'a>, Control)> {
+fn window<'a>(runtime: &'a Runtime, paths: &'a Paths, next: &'a mut Next) -> Harness<'a, Frame<'a>> {
     let options = Options { watch: false, restore: None, mcp: None, wait_for_fix: false };
-    let mut control = Control::start(runtime, paths, &options, std::io::Cursor::new(""), None).expect("start");
+    let (inbox, messages) = Inbox::channel(None);
+    let mut control = Control::start(runtime, paths, &options, &inbox).expect("start");
     control.keep_running_at_end_of_input();
     let shell = Shell::new(runtime, paths, next, None);
     Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
-        .build_ui_state(|ui, (s, c): &mut (Shell<'_>, Control)| s.frame(ui, c), (shell, control))
+        .build_ui_state(|ui, (s, c, m): &mut Frame<'_>| s.frame(ui, c, m), (shell, control, messages))
 }
+
+/// What the harness's frame works on: the shell, its control, and its inbox's messages.
+type Frame<'a> = (Shell<'a>, Control, std::sync::mpsc::Receiver<Message>);
 
 /// Builds the panicky editor fixture (not among the packages `build_all` builds) with the
 /// same cargo, profile and target dir as the tests, once per test binary; its library.
@@ -104,7 +109,7 @@ fn panicky_editor_library() -> PathBuf {
 
 /// Presses Retry and runs frames until its build and reload have finished (the notice
 /// changes), then until the window is idle.
-fn retry(h: &mut Harness<'_, (Shell<'_>, Control)>) {
+fn retry(h: &mut Harness<'_, Frame<'_>>) {
     const BUILDING: &str = "building and loading the editor...";
     h.get_by_label("Retry").click();
     // Two frames: the click's (Retry starts the build) and the next; not `run`, since the
@@ -185,7 +190,7 @@ fn retry_builds_and_loads_the_fixed_editor() {
     assert!(generation(&runtime, EDITOR) > before, "a new generation of the editor");
     assert_eq!(status(&runtime, EDITOR), Some(ModuleStatus::Loaded));
     let record = runtime.history().pop().expect("the reload is in the history");
-    assert_eq!(record.requested, EDITOR);
+    assert_eq!(record.requested, [EDITOR]);
     assert_eq!(record.outcome, ReloadOutcome::Swapped);
     assert!(record.timings.build_us > 0, "the reload came from a build: {:?}", record.timings);
 }
@@ -355,8 +360,9 @@ fn a_start_that_cannot_resolve_the_modules_offers_retry_which_starts_them_once_f
     std::fs::write(&manifest, "id = [broken").expect("break the manifest");
     let runtime = Runtime::new(paths.loader_config());
     let options = Options { watch: false, restore: Some(restore.clone()), mcp: None, wait_for_fix: false };
-    let waker: crate::control::Waker = std::sync::Arc::new(|| {});
-    let fatal = super::start_control(&runtime, &paths, &options, &waker).err();
+    let waker: crate::inbox::Waker = std::sync::Arc::new(|| {});
+    let (inbox, messages) = Inbox::channel(Some(std::sync::Arc::clone(&waker)));
+    let fatal = super::start_control(&runtime, &paths, &options, &inbox).err();
     assert!(fatal.as_deref().is_some_and(|f| f.contains("module.toml")), "{fatal:?}");
 
     let (mut next, mut control) = (Next::Continue, None);
@@ -366,6 +372,8 @@ fn a_start_that_cannot_resolve_the_modules_offers_retry_which_starts_them_once_f
         startup: None,
         options: &options,
         waker,
+        inbox,
+        messages,
         fatal,
         reload_seq: 0,
         reloaded_last_frame: false,

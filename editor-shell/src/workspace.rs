@@ -64,14 +64,11 @@ impl Paths {
         }
     }
 
-    /// Builds every module library with cargo, in this binary's profile, with progress lines
-    /// on stderr (the headless host's start).
     /// What building every module library takes; resolved here, run anywhere (it is `Send`,
     /// so the window can build on a thread while it shows the progress).
     pub(crate) fn build_plan(&self, runtime: &Runtime) -> Result<BuildPlan, String> {
         let graph = runtime.resolve().map_err(|e| e.to_string())?;
-        let packages: Vec<String> =
-            graph.sources().filter(|s| s.library.is_some()).map(|s| s.package.clone()).collect();
+        let packages = graph.all_packages();
         let modules: Vec<String> = graph.sources().map(|s| s.manifest.id.clone()).collect();
         Ok(BuildPlan {
             root: self.root.clone(),
@@ -156,7 +153,7 @@ impl BuildPlan {
             };
         }
         let mut message = format!("the modules did not build ({:.1} s)", outcome.duration_ms / 1000.0);
-        for d in outcome.diagnostics.iter().filter(|d| d.level == "error") {
+        for d in outcome.errors() {
             message.push('\n');
             message.push_str(&d.rendered);
         }

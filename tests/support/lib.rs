@@ -408,7 +408,17 @@ impl LiveWorkspace {
         std::fs::create_dir_all(source.join("target")).expect("the target dir");
         let file_lock = std::fs::File::create(source.join("target/live-workspace.lock")).expect("the lock file");
         file_lock.lock().expect("lock the live workspace");
-        for entry in ["Cargo.toml", "Cargo.lock", ".cargo", "editor-shell", "modules", "tests"] {
+        for entry in [
+            "Cargo.toml",
+            "Cargo.lock",
+            ".cargo",
+            "api",
+            "module-rules",
+            "module-loader",
+            "editor-shell",
+            "modules",
+            "tests",
+        ] {
             sync(&source.join(entry), &root.join(entry));
         }
         let live = LiveWorkspace { root, _lock: lock, _file_lock: file_lock };

@@ -302,7 +302,7 @@ impl DisplayEdge<Item, (), Directed, DefaultIx, NodeShape> for EdgeShape {
 pub(crate) struct FixedState;
 
 impl LayoutState for FixedState {
-    // Nothing to remember, so nothing goes into egui memory (DESIGN.md rule 4: no type of
+    // Nothing to remember, so nothing goes into egui memory (ARCHITECTURE.md, invariant 4: no type of
     // this library is left there for the next generation to read).
     fn load(_: &egui::Ui, _: Option<String>) -> Self {
         FixedState
@@ -380,7 +380,8 @@ fn node_of(module: &ModuleInfo, facts: &Facts<'_>) -> ModuleNode {
         _ if facts.building.contains(&module.id) => Status::Reloading,
         _ if facts.stale.contains(&module.id) => Status::Stale,
         ModuleStatus::Contract => Status::Contract,
-        ModuleStatus::Loaded => Status::Loaded,
+        // A paused module still runs and answers calls; its last error says why it is paused.
+        ModuleStatus::Loaded | ModuleStatus::Paused(_) => Status::Loaded,
     };
     let detail = match status {
         // Running, but something it did failed (a panicked call or tick): the tooltip says what.

@@ -119,6 +119,9 @@ impl View<'_> {
             ui.add_space(4.0);
             let status = match &module.status {
                 ModuleStatus::Loaded => RichText::new("loaded").color(Color32::LIGHT_GREEN),
+                ModuleStatus::Paused(_) => {
+                    RichText::new("loaded, ticks paused until it reloads").color(Color32::YELLOW)
+                }
                 ModuleStatus::Contract => RichText::new("contract (types only, compiled into dependents)"),
                 ModuleStatus::Failed(why) => RichText::new(format!("failed: {why}")).color(Color32::LIGHT_RED),
             };
@@ -175,7 +178,7 @@ impl View<'_> {
             ui.strong("State");
             let state = if module.id == self.own_id {
                 Ok(self.own.clone())
-            } else if module.status == ModuleStatus::Loaded {
+            } else if matches!(module.status, ModuleStatus::Loaded | ModuleStatus::Paused(_)) {
                 self.host.state(&module.id).and_then(|bytes| {
                     let mut hasher = DefaultHasher::new();
                     bytes.hash(&mut hasher);

@@ -8,7 +8,7 @@
 //! chart range, the log filter) is its saved state; panel sizes and scroll offsets are egui's
 //! own types in the shell's egui memory, which the reload does not touch. The editor stores
 //! none of its own types in egui memory, and clears egui_plot's and egui_graphs' when a new
-//! generation starts (DESIGN.md rule 4).
+//! generation starts (ARCHITECTURE.md, invariant 4).
 
 mod graph;
 mod inspector;
@@ -139,7 +139,8 @@ impl Editor {
             ui.separator();
             let build = host.build_status();
             if build.restart_needed {
-                ui.colored_label(egui::Color32::YELLOW, "modules/core/api changed: restart to pick it up");
+                let reason = build.restart_reason.as_deref().unwrap_or("immortal code changed: restart to pick it up");
+                ui.colored_label(egui::Color32::YELLOW, reason);
                 let restart = ui.button("Restart").on_hover_text(
                     "Rebuild the shell and the api, and start again; every module's state is saved and restored",
                 );
@@ -197,7 +198,7 @@ fn built_label(last: &BuildOutcome) -> String {
     } else {
         format!("{:.1} s", last.duration_ms / 1000.0)
     };
-    let warnings = last.diagnostics.iter().filter(|d| d.level == "warning").count();
+    let warnings = last.diagnostics.iter().filter(|d| !d.level.is_error()).count();
     let warnings = match warnings {
         0 => String::new(),
         1 => ", 1 warning".to_owned(),
@@ -258,7 +259,7 @@ impl Module for Editor {
     fn ui(&mut self, ui: &mut egui::Ui) {
         if self.fresh {
             // egui_plot keeps its plot memory in egui memory, keyed by a type compiled into
-            // this library; a new generation starts without the old one's (DESIGN.md rule 4).
+            // this library; a new generation starts without the old one's (ARCHITECTURE.md, invariant 4).
             // Nothing is lost: the chart's range is part of the editor's saved state.
             // egui_graphs' view metadata likewise; its other entries are keyed by the graph's id,
             // which names this generation (see `graph_id` below), so no new code reads them.

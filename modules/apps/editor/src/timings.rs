@@ -129,7 +129,7 @@ pub(crate) fn show(ui: &mut egui::Ui, history: &[ReloadRecord], last: &mut usize
             for record in history.iter().rev() {
                 let t = &record.timings;
                 ui.label(format!("#{}", record.seq));
-                ui.label(&record.requested);
+                ui.label(record.requested.join(", "));
                 ui.label(record.modules.len().to_string()).on_hover_text(record.modules.join("\n"));
                 for us in [t.build_us, t.save_us, t.unload_us, t.load_us, t.init_us, t.restore_us, t.total_us] {
                     ui.monospace(ms(us));

@@ -3,7 +3,7 @@
 //! The shell adds [`layer`] to its subscriber; modules read [`recent`]. The buffer lives in
 //! the api dylib, which is immortal and loaded once, so the shell's events and every
 //! module's land in the same place and survive any module's reload. Only owned strings are
-//! kept: nothing here points into a module (DESIGN.md rule 4).
+//! kept: nothing here points into a module (ARCHITECTURE.md, invariant 4).
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;

@@ -15,7 +15,7 @@ use crate::service::{Contract, Service};
 
 /// The host as a module sees it. Calls go through the loader's generic path, with panics
 /// caught; reloads are only ever queued, because a module's own code is on the stack while
-/// it calls the host (DESIGN.md rule 2).
+/// it calls the host (ARCHITECTURE.md, invariant 5).
 pub trait Host {
     /// Calls `method` on another module with encoded `args` (see [`crate::codec`]). It looks
     /// the module up by name each time; for a module called often, keep a [`Host::callee`].
@@ -54,7 +54,7 @@ pub trait Host {
     }
     /// Asks the host to restart at its next safe point: rebuild the shell and the api, save
     /// every module's state, start the new binary and restore them. The way to pick up an
-    /// edit of `modules/core/api`, which no reload can swap.
+    /// edit of immortal code (`api/`, the loader, the shell), which no reload can swap.
     fn request_restart(&self) -> Result<(), String> {
         Err("this host cannot restart".to_owned())
     }
@@ -66,11 +66,31 @@ pub trait Callee {
     fn call(&self, method: &str, args: &[u8]) -> Result<Vec<u8>, String>;
 }
 
+/// How serious a compiler message is. Notes and help travel inside the message they belong
+/// to (its `rendered` text), never alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Level {
+    /// The build fails because of it.
+    #[serde(rename = "error")]
+    Error,
+    /// The compiler itself failed; the build fails too.
+    #[serde(rename = "internal compiler error")]
+    InternalCompilerError,
+    #[serde(rename = "warning")]
+    Warning,
+}
+
+impl Level {
+    /// Whether a message of this level fails the build.
+    pub fn is_error(self) -> bool {
+        matches!(self, Level::Error | Level::InternalCompilerError)
+    }
+}
+
 /// One compiler message, as cargo reported it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostic {
-    /// `error`, `warning`, `note`, ...
-    pub level: String,
+    pub level: Level,
     pub message: String,
     /// The primary span's file, relative to the workspace, if there is one.
     pub file: Option<String>,
@@ -108,8 +128,25 @@ pub struct BuildStatus {
     /// Units compiled so far and in all, when cargo has said.
     pub progress: Option<(u32, u32)>,
     pub last: Option<BuildOutcome>,
-    /// Set when `modules/core/api` changed: the shell must restart to pick it up.
+    /// Set when immortal code changed (the api, the loader, the shell, the workspace's build
+    /// settings): the shell must restart to pick it up.
     pub restart_needed: bool,
+    /// What changed, when [`BuildStatus::restart_needed`]: a sentence naming the file and
+    /// the part of the process it belongs to.
+    #[serde(default)]
+    pub restart_reason: Option<String>,
+}
+
+impl BuildOutcome {
+    /// The diagnostics that failed the build.
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.level.is_error())
+    }
+
+    /// Puts errors first: they are what the user must fix.
+    pub fn sort_errors_first(&mut self) {
+        self.diagnostics.sort_by_key(|d| !d.level.is_error());
+    }
 }
 
 /// Where a module stands in the host.
@@ -120,6 +157,9 @@ pub enum ModuleStatus {
     Loaded,
     /// A contract (`modules/core/*`): types only, compiled into its dependents, no library.
     Contract,
+    /// Running and answering calls, but not ticking: its `tick` panicked (the text says
+    /// where). Its next generation ticks again.
+    Paused(String),
     /// Not running: it failed to load, or a dependency of it did. The text says why.
     Failed(String),
 }
@@ -199,8 +239,9 @@ pub enum ReloadOutcome {
 pub struct ReloadRecord {
     /// Sequence number, from 1, in this process.
     pub seq: u64,
-    /// The module the reload was asked for.
-    pub requested: String,
+    /// The modules the reload was asked for (a build of several changed modules reloads
+    /// them in one transaction).
+    pub requested: Vec<String>,
     /// Every module the transaction covered, in load order.
     pub modules: Vec<String>,
     /// Seconds since the Unix epoch when the reload started.

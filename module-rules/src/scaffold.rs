@@ -9,8 +9,6 @@
 
 use std::path::{Path, PathBuf};
 
-use playground_api::toml;
-
 use crate::manifest::{Layer, parse_id};
 
 /// The longest description a scaffold accepts; it becomes a `//!` line and a TOML string.
@@ -206,7 +204,7 @@ mod tests {
         let manifest = Manifest::load(&made.dir.join("module.toml")).expect("a valid manifest");
         assert_eq!(manifest.id, "plugins/my-tool");
         assert_eq!(manifest.description, "Says \"hi\".");
-        let cargo: playground_api::toml::Table =
+        let cargo: toml::Table =
             std::fs::read_to_string(made.dir.join("Cargo.toml")).expect("read").parse().expect("valid TOML");
         assert_eq!(cargo["package"]["name"].as_str(), Some("plugins-my-tool"));
         assert_eq!(cargo["lib"]["crate-type"][0].as_str(), Some("dylib"));

@@ -68,7 +68,7 @@ pub trait Module: 'static {
     /// Keep UI state that must survive a reload in `save_state`, and never store this
     /// module's own types in egui memory (`ctx.data_mut`): entries there are keyed by
     /// `TypeId`, which the next generation shares even when the type's layout changed
-    /// (DESIGN.md rule 4). egui's own types (panel sizes, scroll offsets) are safe there.
+    /// (ARCHITECTURE.md, invariant 4). egui's own types (panel sizes, scroll offsets) are safe there.
     fn ui(&mut self, ui: &mut egui::Ui) {
         let _ = ui;
     }

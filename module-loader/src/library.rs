@@ -1,7 +1,7 @@
 //! The one place that opens libraries: copy a build to a unique generation path, check that
 //! it is a whole ELF file, `dlopen` it, check its ABI stamp, and find its module declaration.
 //!
-//! Libraries are never closed (DESIGN.md rule 1): a module that used a `thread_local!` with
+//! Libraries are never closed (ARCHITECTURE.md, invariant 1): a module that used a `thread_local!` with
 //! a destructor crashes the process at thread exit if its code is unmapped. Every `Library`
 //! opened here is kept in a process-wide list that is never dropped. This file holds all of
 //! the loader's `unsafe`; see the count in README.md.
@@ -13,7 +13,7 @@ use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW, Symbol};
 use playground_api::abi::{self, Stamp};
 use playground_api::module::{self, ModuleDecl};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 /// Every library ever opened, kept mapped for the life of the process.
 static OPENED: Mutex<Vec<Library>> = Mutex::new(Vec::new());
@@ -26,7 +26,7 @@ pub struct Opened {
 }
 
 fn library_error(path: &Path, message: impl std::fmt::Display) -> Error {
-    Error::new(ErrorKind::Library, format!("{}: {message}", path.display()))
+    Error::new(format!("{}: {message}", path.display()))
 }
 
 /// How many libraries this process has opened (and keeps), for the leak budget.

@@ -6,8 +6,9 @@
 //! modules and their dependents); changes that arrive during a build wait for the next one,
 //! so a burst of saves costs at most two builds. When the build succeeds, the changed modules
 //! and their dependents reload as one transaction at the next [`LiveEdit::poll`]; when it
-//! fails, its diagnostics are kept and nothing is touched. An edit of `modules/core/api`
-//! cannot be swapped: it is reported as a restart.
+//! fails, its diagnostics are kept and nothing is touched. What a path means is
+//! `module_rules::paths`' call: an edit of immortal code (the api, the loader, the shell, the
+//! workspace's build settings) cannot be swapped and is reported as a restart.
 //!
 //! The host does not poll on a timer: the watcher and the build thread call the host's
 //! [`Wake`] whenever they have something, the host polls at its next safe point, and
@@ -22,7 +23,7 @@
 //! may be what is out of date.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -32,9 +33,11 @@ use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, ne
 use playground_api::host::{BuildOutcome, BuildStatus, ReloadRecord};
 use playground_api::tracing;
 
+use module_rules::commands::{self, FastUnit};
+use module_rules::paths::{Layout, PathClass};
+
 use crate::cargo::{self, Invocations, Progress};
-use crate::error::{Error, ErrorKind, Result};
-use crate::manifest::Layer;
+use crate::error::{Error, Result};
 use crate::runtime::Runtime;
 use crate::rustc::{self, FastBuild};
 
@@ -68,22 +71,6 @@ const CALM: Duration = Duration::from_millis(200);
 /// Asks the host to reach its safe point soon and call [`LiveEdit::poll`] (a window repaints,
 /// the headless loop stops waiting). Called on the watcher's and the build's threads.
 pub type Wake = Arc<dyn Fn() + Send + Sync>;
-
-/// What a changed path means.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Change {
-    /// Something in the folder of this module (sources, manifests), or the folder itself.
-    Module(String),
-    /// The immortal api crate: only a restart picks it up.
-    Api,
-}
-
-/// One module the fast path rebuilds: its crate name, recorded command and library.
-struct FastUnit {
-    krate: String,
-    command: String,
-    library: PathBuf,
-}
 
 /// Rebuilds each module with its recorded rustc command. `Err` means "use cargo instead".
 /// `inherited` holds the crates whose command an earlier session recorded and this one has
@@ -122,55 +109,11 @@ fn rebuild_directly(
             FastBuild::Unusable(why) => return Err(why),
         }
     }
-    outcome.diagnostics.sort_by_key(|d| d.level != "error");
+    outcome.sort_errors_first();
     outcome.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     outcome.finished_at =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
     Ok(outcome)
-}
-
-/// Whether a file name is an editor's swap, backup or temp file.
-fn is_noise(name: &str) -> bool {
-    name.starts_with('.')
-        || name.starts_with('#')
-        || name.ends_with('~')
-        || name == "4913"
-        || [".swp", ".swx", ".swo", ".tmp", ".bak", ".orig"].iter().any(|ext| name.ends_with(ext))
-}
-
-/// Whether a path inside a crate's folder is one of its sources or manifests (not a build
-/// output, not an editor's temp file).
-fn is_source(inside: &Path) -> bool {
-    let file = inside.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let in_target = inside.components().any(|c| c.as_os_str() == "target");
-    !in_target && !is_noise(file) && (file.ends_with(".rs") || file.ends_with(".toml"))
-}
-
-/// Maps a changed path under the modules root to what it changes.
-pub fn classify(modules_root: &Path, path: &Path) -> Option<Change> {
-    let relative = path.strip_prefix(modules_root).ok()?;
-    let parts: Vec<&str> = relative
-        .components()
-        .filter_map(|c| match c {
-            Component::Normal(s) => s.to_str(),
-            _ => None,
-        })
-        .collect();
-    let (layer, name) = (parts.first()?, parts.get(1)?);
-    let file = parts.last()?;
-    if is_noise(file) || parts.contains(&"target") {
-        return None;
-    }
-    // Within a module, only sources and manifests matter; the module folder itself (created
-    // or deleted) matters too.
-    if parts.len() > 2 && !(file.ends_with(".rs") || file.ends_with(".toml")) {
-        return None;
-    }
-    let layer = Layer::parse(layer)?;
-    if layer == Layer::Core && *name == "api" {
-        return Some(Change::Api);
-    }
-    Some(Change::Module(format!("{}/{name}", layer.name())))
 }
 
 /// What [`LiveEdit::poll`] did.
@@ -184,8 +127,8 @@ pub enum LiveEvent {
     Reloaded(ReloadRecord),
     /// A module's folder is gone: it was unloaded, or kept because others need it.
     Removed { id: String, message: String },
-    /// `modules/core/api` changed: restart the shell to use it.
-    RestartNeeded,
+    /// Immortal code changed: restart the shell to use it. The sentence names the file.
+    RestartNeeded { reason: String },
 }
 
 struct RunningBuild {
@@ -198,8 +141,8 @@ struct RunningBuild {
 pub struct LiveEdit {
     workspace: PathBuf,
     modules_root: PathBuf,
-    /// `modules/core/api` of the workspace: its edits are restarts, not reloads.
-    api_dir: PathBuf,
+    /// What a changed path means.
+    layout: Layout,
     release: bool,
     events: Receiver<DebounceEventResult>,
     _debouncer: Debouncer<notify::RecommendedWatcher, RecommendedCache>,
@@ -233,9 +176,9 @@ pub struct LiveEdit {
 }
 
 impl LiveEdit {
-    /// Starts watching `modules_root`; builds run in `workspace` with cargo. `wake` is called
-    /// whenever a poll would find something new: a file change, build progress, a finished
-    /// build.
+    /// Starts watching `modules_root` and the workspace's immortal code; builds run in
+    /// `workspace` with cargo. `wake` is called whenever a poll would find something new: a
+    /// file change, build progress, a finished build.
     pub fn watch(workspace: &Path, modules_root: &Path, release: bool, wake: Wake) -> Result<LiveEdit> {
         let (tx, events) = channel();
         let on_change = {
@@ -247,21 +190,22 @@ impl LiveEdit {
             }
         };
         let mut debouncer = new_debouncer(DEBOUNCE, Some(DEBOUNCE_TICK), on_change)
-            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot start the file watcher: {e}")))?;
-        debouncer
-            .watch(modules_root, RecursiveMode::Recursive)
-            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot watch {}: {e}", modules_root.display())))?;
-        // The api is the workspace's, wherever the modules come from (`--modules`): an edit
-        // of it must ask for a restart even when it is outside the modules folder.
-        let api_dir = workspace.join("modules/core/api");
-        if api_dir.is_dir() && !api_dir.starts_with(modules_root) {
-            debouncer
-                .watch(&api_dir, RecursiveMode::Recursive)
-                .map_err(|e| Error::new(ErrorKind::Io, format!("cannot watch {}: {e}", api_dir.display())))?;
+            .map_err(|e| Error::new(format!("cannot start the file watcher: {e}")))?;
+        // The immortal code is the workspace's, wherever the modules come from (`--modules`):
+        // an edit of it must ask for a restart even when it is outside the modules folder.
+        let layout = Layout::new(workspace, modules_root);
+        for (dir, recursive) in layout.watched() {
+            // The modules folder must be watched; an immortal crate's folder may be missing
+            // (a workspace laid out otherwise), and then it cannot change either.
+            if dir != modules_root && !dir.is_dir() {
+                continue;
+            }
+            let mode = if recursive { RecursiveMode::Recursive } else { RecursiveMode::NonRecursive };
+            debouncer.watch(&dir, mode).map_err(|e| Error::new(format!("cannot watch {}: {e}", dir.display())))?;
         }
         Ok(LiveEdit {
             workspace: workspace.to_owned(),
-            api_dir,
+            layout,
             modules_root: modules_root.to_owned(),
             release,
             events,
@@ -360,26 +304,26 @@ impl LiveEdit {
                     continue;
                 }
                 for path in &event.paths {
-                    let change = match path.strip_prefix(&self.api_dir) {
-                        Ok(inside) => is_source(inside).then_some(Change::Api),
-                        Err(_) => classify(&self.modules_root, path),
-                    };
-                    match change {
-                        // Made before another build of this module started: it has it.
-                        Some(Change::Module(id))
-                            if self.claimed.get(&id).is_some_and(|at| event.time <= *at + CLAIM_GRACE) => {}
-                        Some(Change::Module(id)) => {
-                            let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                            let source = file.ends_with(".rs") || file == "module.toml";
-                            self.needs_cargo |= !source;
+                    match self.layout.classify(path) {
+                        PathClass::Module { id, edit } | PathClass::Contract { id, edit } => {
+                            // Made before another build of this module started: it has it.
+                            if self.claimed.get(&id).is_some_and(|at| event.time <= *at + CLAIM_GRACE) {
+                                continue;
+                            }
+                            self.needs_cargo |= edit.needs_cargo();
                             self.changed(id);
                         }
-                        Some(Change::Api) if !self.status.restart_needed => {
+                        PathClass::Immortal { part, file } if !self.status.restart_needed => {
+                            let reason = format!(
+                                "{} changed ({part}, compiled into the running process): restart to pick it up",
+                                file.display()
+                            );
+                            tracing::warn!("{reason}");
                             self.status.restart_needed = true;
-                            tracing::warn!("modules/core/api changed: restart the shell to use it");
-                            events.push(LiveEvent::RestartNeeded);
+                            self.status.restart_reason = Some(reason.clone());
+                            events.push(LiveEvent::RestartNeeded { reason });
                         }
-                        _ => {}
+                        PathClass::Immortal { .. } | PathClass::Ignored => {}
                     }
                 }
             }
@@ -399,7 +343,7 @@ impl LiveEdit {
         self.status.last = Some(outcome.clone());
         events.push(LiveEvent::Built(outcome.clone()));
         if !outcome.success {
-            let errors = outcome.diagnostics.iter().filter(|d| d.level == "error").count();
+            let errors = outcome.errors().count();
             tracing::error!(
                 "build of {} failed with {errors} error(s); the running code is untouched",
                 modules.join(", ")
@@ -419,9 +363,7 @@ impl LiveEdit {
         let (gone, present): (Vec<String>, Vec<String>) =
             changed.into_iter().partition(|id| !self.modules_root.join(id).join("module.toml").is_file());
         for id in gone {
-            let message = match runtime.remove(&id) {
-                Ok(message) | Err(message) => message,
-            };
+            let message = runtime.remove(&id).describe(&id);
             tracing::warn!("{message}");
             events.push(LiveEvent::Removed { id, message });
         }
@@ -435,15 +377,7 @@ impl LiveEdit {
             }
             return;
         };
-        let mut packages = BTreeSet::new();
-        for id in &present {
-            for module in graph.reload_chain(id) {
-                if let Some(source) = graph.get(&module).filter(|s| s.library.is_some()) {
-                    packages.insert(source.package.clone());
-                }
-            }
-        }
-        let packages: Vec<String> = packages.into_iter().collect();
+        let packages = graph.packages_for(&present);
         let library_dir = runtime.config().library_dir.clone();
         if !self.looked_for_kept {
             self.looked_for_kept = true;
@@ -454,20 +388,10 @@ impl LiveEdit {
             }
         }
         // The fast path: each changed module is a dylib whose rustc command we know.
-        let fast: Option<Vec<FastUnit>> = if self.needs_cargo {
-            None
-        } else {
-            let known = self.invocations.lock().map(|i| i.clone()).unwrap_or_default();
-            present
-                .iter()
-                .map(|id| {
-                    let library = graph.get(id)?.library.clone()?;
-                    let krate = library.file_stem()?.to_str()?.strip_prefix("lib")?.to_owned();
-                    let command = known.get(&krate)?.clone();
-                    Some(FastUnit { krate, command, library })
-                })
-                .collect()
-        };
+        let known = self.invocations.lock().map(|i| i.clone()).unwrap_or_default();
+        let fast = commands::fast_path(&graph, &present, self.needs_cargo, &known)
+            .inspect_err(|why| tracing::debug!("building with cargo: {why}"))
+            .ok();
         self.needs_cargo = false;
         let (outcome_tx, outcome) = channel();
         let (progress_tx, progress) = channel();
@@ -539,11 +463,10 @@ impl LiveEdit {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
-    use super::{Change, LiveEdit, classify};
+    use super::LiveEdit;
 
     /// Takes the watcher's events until `id` is pending or a second has passed.
     fn wait_for_pending(live: &mut LiveEdit, id: &str) -> bool {
@@ -575,22 +498,5 @@ mod tests {
         std::thread::sleep(super::CLAIM_GRACE);
         std::fs::write(source.join("lib.rs"), "// second").expect("write");
         assert!(wait_for_pending(&mut live, "plugins/fresh"), "a later save was dropped");
-    }
-
-    #[test]
-    fn maps_paths_to_modules_and_ignores_noise() {
-        let root = Path::new("/w/modules");
-        let module = |p: &str| classify(root, &root.join(p));
-        assert_eq!(module("plugins/movement/src/lib.rs"), Some(Change::Module("plugins/movement".into())));
-        assert_eq!(module("plugins/movement/module.toml"), Some(Change::Module("plugins/movement".into())));
-        assert_eq!(module("plugins/movement"), Some(Change::Module("plugins/movement".into())));
-        assert_eq!(module("core/api/src/lib.rs"), Some(Change::Api));
-        assert_eq!(module("plugins/movement/src/.lib.rs.swp"), None);
-        assert_eq!(module("plugins/movement/src/lib.rs~"), None);
-        assert_eq!(module("plugins/movement/src/4913"), None);
-        assert_eq!(module("plugins/movement/src/.#lib.rs"), None);
-        assert_eq!(module("plugins/movement/README.md"), None);
-        assert_eq!(module("elsewhere/x/src/lib.rs"), None);
-        assert_eq!(classify(root, Path::new("/w/target/debug/x.rs")), None);
     }
 }

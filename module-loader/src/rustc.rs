@@ -54,7 +54,7 @@ pub fn inputs(workspace: &Path, modules_root: &Path) -> String {
     }
     let mut files: BTreeSet<PathBuf> =
         ["Cargo.toml", "Cargo.lock", ".cargo/config.toml"].iter().map(|f| workspace.join(f)).collect();
-    collect(&workspace.join("modules/core/api"), &mut files, &|_| true);
+    collect(&workspace.join("api"), &mut files, &|_| true);
     collect(modules_root, &mut files, &|name| name == "Cargo.toml");
     for file in files {
         file.hash(&mut hasher);
@@ -157,8 +157,8 @@ pub fn rebuild(workspace: &Path, command: &str, library: &Path) -> FastBuild {
         }
     }
     if !output.status.success() {
-        return if diagnostics.iter().any(|d| d.level == "error") {
-            diagnostics.sort_by_key(|d| d.level != "error");
+        return if diagnostics.iter().any(|d| d.level.is_error()) {
+            diagnostics.sort_by_key(|d| !d.level.is_error());
             FastBuild::Failed(diagnostics)
         } else {
             FastBuild::Unusable(format!("rustc failed without a diagnostic ({})", output.status))

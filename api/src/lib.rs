@@ -25,7 +25,7 @@ pub use host::{Context, Host};
 pub use module::Module;
 pub use service::{Contract, Service};
 
-// Shared crates. Rule 7 of DESIGN.md: only this crate asks for them and picks their features.
+// Shared crates. ARCHITECTURE.md, invariant 8: only this crate asks for them and picks their features.
 pub use bincode;
 pub use eframe;
 pub use eframe::egui;

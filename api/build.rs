@@ -117,7 +117,7 @@ fn main() {
     flags.write(env_or("OPT_LEVEL", "").as_bytes());
     flags.write(env_or("DEBUG", "").as_bytes());
 
-    let lock = manifest_dir.join("../../../Cargo.lock");
+    let lock = manifest_dir.join("../Cargo.lock");
     let stamp = format!(
         "playground-abi/1; {rustc_version}; {}; {}; flags={:016x}; api={:016x}; lock={}",
         env_or("TARGET", "?"),

@@ -49,6 +49,34 @@ fn describe(payload: Box<dyn Any + Send>) -> String {
     }
 }
 
+/// How module code failed: the caller pauses a module whose `tick` panicked, and only
+/// records an error it returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// The module returned this error.
+    Returned(String),
+    /// The module panicked; the text says where (`panicked at <file:line:col>: <message>`).
+    Panicked(String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Returned(text) | Failure::Panicked(text) => f.write_str(text),
+        }
+    }
+}
+
+/// Calls module code that returns `Result<T, String>`, telling a panic from an error it
+/// returned. The lifecycle's path; the generic call's hot path is [`call`].
+pub(crate) fn run<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, Failure> {
+    match panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(Failure::Returned(error)),
+        Err(payload) => Err(Failure::Panicked(describe(payload))),
+    }
+}
+
 /// Calls `f`, turning a panic into `Err("panicked at <file:line:col>: <message>")`.
 #[inline]
 pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
@@ -81,5 +109,13 @@ mod tests {
         assert!(err.contains("guard.rs"), "{err}");
         assert!(err.ends_with(": boom"), "{err}");
         assert_eq!(super::catch(|| 7), Ok(7));
+    }
+
+    #[test]
+    fn run_tells_a_panic_from_a_returned_error() {
+        super::install_hook();
+        assert_eq!(super::run(|| Err::<(), _>("no".to_owned())), Err(super::Failure::Returned("no".to_owned())));
+        assert!(matches!(super::run(|| -> Result<(), String> { panic!("boom") }), Err(super::Failure::Panicked(_))));
+        assert_eq!(super::run(|| Ok(3)), Ok(3));
     }
 }

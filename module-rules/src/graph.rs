@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::discover::ModuleSource;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::manifest::Layer;
 
 /// A resolved, loadable set of modules.
@@ -22,7 +22,7 @@ pub struct Graph {
 }
 
 fn resolve_error(message: String) -> Error {
-    Error::new(ErrorKind::Resolve, message)
+    Error::new(message)
 }
 
 impl Graph {
@@ -164,6 +164,31 @@ impl Graph {
         }
         self.order.iter().filter(|m| chain.contains(m.as_str())).cloned().collect()
     }
+
+    /// Every module a change of `changed` reaches (each one with its dependents), in load
+    /// order: the modules one reload transaction covers.
+    pub fn reload_set(&self, changed: &[String]) -> Vec<String> {
+        let reached: BTreeSet<String> = changed.iter().flat_map(|id| self.reload_chain(id)).collect();
+        self.order.iter().filter(|m| reached.contains(*m)).cloned().collect()
+    }
+
+    /// The cargo packages a change of `changed` must rebuild: every module it reaches that
+    /// has a library (contracts have none; cargo rebuilds them inside their dependents). The
+    /// one place that decides what a build of some modules covers.
+    pub fn packages_for(&self, changed: &[String]) -> Vec<String> {
+        self.reload_set(changed)
+            .iter()
+            .filter_map(|id| self.modules.get(id))
+            .filter(|source| source.library.is_some())
+            .map(|source| source.package.clone())
+            .collect()
+    }
+
+    /// The packages of every module with a library, in load order: what a start-up build
+    /// covers.
+    pub fn all_packages(&self) -> Vec<String> {
+        self.sources().filter(|s| s.library.is_some()).map(|s| s.package.clone()).collect()
+    }
 }
 
 /// A cycle as a path that returns to its start, if the graph has one.
@@ -263,4 +288,277 @@ fn enabled_features(modules: &BTreeMap<String, ModuleSource>, order: &[String]) 
         enabled.insert(id.clone(), on);
     }
     enabled
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::fixture;
+
+    /// Resolves the fixture and renders the load order, one module a line with its enabled
+    /// features, or the resolution error.
+    fn check(fixture: &str, expected: &str) {
+        let rendered = match fixture::graph(fixture) {
+            Ok(graph) => graph
+                .order()
+                .iter()
+                .map(|id| {
+                    let features: Vec<String> = graph.enabled_features(id).into_iter().collect();
+                    if features.is_empty() { id.clone() } else { format!("{id} [{}]", features.join(", ")) }
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Err(e) => format!("error: {e}"),
+        };
+        assert_eq!(rendered, expected.trim());
+    }
+
+    /// Resolves the fixture and renders what a change of `changed` reloads and rebuilds.
+    fn check_change(fixture: &str, changed: &[&str], expected: &str) {
+        let graph = fixture::graph(fixture).expect("the fixture resolves");
+        let changed: Vec<String> = changed.iter().map(|s| (*s).to_owned()).collect();
+        let rendered = format!(
+            "reload: {}\nbuild: {}",
+            graph.reload_set(&changed).join(" "),
+            graph.packages_for(&changed).join(" ")
+        );
+        assert_eq!(rendered, expected.trim());
+    }
+
+    const DEMO: &str = r#"
+        //- core/types
+        //- core/ecs
+        [dependencies]
+        "core/types" = "^1"
+        //- systems/ecs
+        implements = ["core/ecs"]
+        [dependencies]
+        "core/ecs" = "^1"
+        //- plugins/movement
+        [features]
+        default = ["integrate"]
+        integrate = []
+        wrap = ["integrate"]
+        [dependencies]
+        "core/ecs" = "^1"
+        //- apps/editor
+        [dependencies]
+        "plugins/movement" = { version = "^1", features = ["wrap"] }
+    "#;
+
+    #[test]
+    fn orders_dependencies_first_by_layer_then_id() {
+        check(
+            DEMO,
+            "
+core/types
+core/ecs
+systems/ecs
+plugins/movement [integrate, wrap]
+apps/editor
+",
+        );
+        // An implementer loads before the dependents of its contract, whatever the names.
+        check(
+            r#"
+            //- plugins/aaa
+            [dependencies]
+            "core/zzz" = "^1"
+            //- core/zzz
+            //- systems/zzz
+            implements = ["core/zzz"]
+            [dependencies]
+            "core/zzz" = "^1"
+            "#,
+            "core/zzz\nsystems/zzz\nplugins/aaa",
+        );
+    }
+
+    #[test]
+    fn enables_defaults_requested_and_implied_features() {
+        check(
+            r#"
+            //- core/a
+            [features]
+            default = []
+            x = ["y"]
+            y = ["z"]
+            z = []
+            unused = []
+            //- systems/b
+            [dependencies]
+            "core/a" = { version = "^1", features = ["x"] }
+            "#,
+            "core/a [x, y, z]\nsystems/b",
+        );
+    }
+
+    #[test]
+    fn refuses_unknown_modules_versions_and_features() {
+        check(
+            r#"
+            //- core/a
+            //- systems/b
+            [dependencies]
+            "core/nope" = "^1"
+            "#,
+            "error: `systems/b` depends on `core/nope`, which is not a module here (known modules: core/a, systems/b)",
+        );
+        check(
+            r#"
+            //- core/a 1.4.0
+            //- systems/b
+            [dependencies]
+            "core/a" = "^2"
+            "#,
+            "error: `systems/b` needs `core/a` ^2, but `core/a` is version 1.4.0",
+        );
+        check(
+            r#"
+            //- core/a
+            [features]
+            fast = []
+            //- systems/b
+            [dependencies]
+            "core/a" = { version = "^1", features = ["slow"] }
+            "#,
+            "error: `systems/b` asks `core/a` for feature `slow`, which `core/a` does not offer (it offers: fast)",
+        );
+        check(
+            r#"
+            //- core/a
+            //- systems/b
+            [dependencies]
+            "core/a" = { version = "^1", features = ["any"] }
+            "#,
+            "error: `systems/b` asks `core/a` for feature `any`, which `core/a` does not offer (it offers: none)",
+        );
+    }
+
+    #[test]
+    fn refuses_layer_violations() {
+        check(
+            r#"
+            //- systems/a
+            //- plugins/b
+            [dependencies]
+            "systems/a" = "^1"
+            "#,
+            "error: `plugins/b` (plugins) may not depend on `systems/a` (systems): plugins depend on core contracts only and reach systems through them",
+        );
+        check(
+            r#"
+            //- systems/a
+            //- systems/b
+            [dependencies]
+            "systems/a" = "^1"
+            "#,
+            "error: `systems/b` (systems) may not depend on `systems/a` (systems): systems depend on core contracts only",
+        );
+        check(
+            r#"
+            //- apps/a
+            //- core/b
+            [dependencies]
+            "apps/a" = "^1"
+            "#,
+            "error: `core/b` (core) may not depend on `apps/a` (apps): core modules depend on other core modules only",
+        );
+        // Apps may depend on anything, other apps included.
+        check(
+            r#"
+            //- systems/s
+            //- apps/a
+            //- apps/b
+            [dependencies]
+            "apps/a" = "^1"
+            "systems/s" = "^1"
+            "#,
+            "systems/s\napps/a\napps/b",
+        );
+    }
+
+    #[test]
+    fn refuses_contract_mistakes() {
+        check(
+            r#"
+            //- core/c
+            //- systems/a
+            implements = ["core/c"]
+            [dependencies]
+            "core/c" = "^1"
+            //- systems/b
+            implements = ["core/c"]
+            [dependencies]
+            "core/c" = "^1"
+            "#,
+            "error: `core/c` is implemented by both `systems/a` and `systems/b`: a contract has one implementation",
+        );
+    }
+
+    #[test]
+    fn refuses_cycles_and_names_the_path() {
+        check(
+            r#"
+            //- core/a
+            [dependencies]
+            "core/b" = "^1"
+            //- core/b
+            [dependencies]
+            "core/c" = "^1"
+            //- core/c
+            [dependencies]
+            "core/a" = "^1"
+            "#,
+            "error: dependency cycle: core/a -> core/b -> core/c -> core/a",
+        );
+        // A dependent of a contract loads after its implementer: an implementer that depends
+        // on such a dependent closes a cycle through the contract.
+        check(
+            r#"
+            //- core/c
+            //- core/x
+            [dependencies]
+            "core/c" = "^1"
+            //- systems/impl
+            implements = ["core/c"]
+            [dependencies]
+            "core/c" = "^1"
+            "core/x" = "^1"
+            "#,
+            "error: dependency cycle: core/x -> systems/impl -> core/x",
+        );
+    }
+
+    #[test]
+    fn a_change_reaches_its_dependents_and_the_contracts_implementer() {
+        check_change(
+            DEMO,
+            &["plugins/movement"],
+            "reload: plugins/movement apps/editor\nbuild: plugins-movement apps-editor",
+        );
+        check_change(
+            DEMO,
+            &["core/ecs"],
+            "reload: core/ecs systems/ecs plugins/movement apps/editor\nbuild: systems-ecs plugins-movement apps-editor",
+        );
+        check_change(
+            DEMO,
+            &["core/types"],
+            "reload: core/types core/ecs systems/ecs plugins/movement apps/editor\nbuild: systems-ecs plugins-movement apps-editor",
+        );
+        check_change(DEMO, &["apps/editor"], "reload: apps/editor\nbuild: apps-editor");
+        check_change(
+            DEMO,
+            &["apps/editor", "systems/ecs"],
+            "reload: systems/ecs plugins/movement apps/editor\nbuild: systems-ecs plugins-movement apps-editor",
+        );
+    }
+
+    #[test]
+    fn two_modules_with_one_id_are_refused() {
+        let mut sources = crate::fixture::sources("//- core/a").expect("a module");
+        sources.push(sources[0].clone());
+        let error = crate::graph::Graph::resolve(sources).expect_err("a duplicate");
+        assert_eq!(error.to_string(), "two modules have the id `core/a` (one in /modules/core/a)");
+    }
 }

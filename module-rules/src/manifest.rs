@@ -5,10 +5,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-use playground_api::semver::{Version, VersionReq};
-use playground_api::{serde_json, toml};
+use semver::{Version, VersionReq};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 /// The four layers, in load order. The folder a module lives in is its layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -89,12 +88,12 @@ pub struct Manifest {
     /// Features on unless a dependent asks for more; `default` in the manifest.
     pub default_features: Vec<String>,
     pub dependencies: Vec<Dependency>,
-    /// The `[config]` table, handed to `initialize`.
-    pub config: serde_json::Value,
+    /// The `[config]` table, handed to `initialize` (empty when the manifest has none).
+    pub config: toml::Table,
 }
 
 fn manifest_error(origin: &Path, message: impl fmt::Display) -> Error {
-    Error::new(ErrorKind::Manifest, format!("{}: {message}", origin.display()))
+    Error::new(format!("{}: {message}", origin.display()))
 }
 
 /// Line and column (from 1) of a byte offset, for TOML errors.
@@ -271,11 +270,209 @@ impl Manifest {
         }
 
         let config = match table.get("config") {
-            None => serde_json::Value::Null,
-            Some(toml::Value::Table(t)) => serde_json::to_value(t).map_err(|e| format!("[config]: {e}"))?,
+            None => toml::Table::new(),
+            Some(toml::Value::Table(t)) => t.clone(),
             Some(_) => return Err("`[config]` must be a table".to_owned()),
         };
 
         Ok(Manifest { id, version, layer, description, implements, features, default_features, dependencies, config })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::Manifest;
+
+    /// Parses `text` as `m/module.toml` and renders the manifest (one fact a line) or the
+    /// error.
+    fn check(text: &str, expected: &str) {
+        let text: String = text.lines().map(str::trim).collect::<Vec<_>>().join("\n");
+        let rendered = match Manifest::parse(&text, Path::new("m/module.toml")) {
+            Ok(m) => {
+                let mut lines = vec![format!("{} {} ({}) {:?}", m.id, m.version, m.layer, m.description)];
+                if !m.implements.is_empty() {
+                    lines.push(format!("implements {}", m.implements.join(", ")));
+                }
+                for (feature, implied) in &m.features {
+                    lines.push(format!("feature {feature} -> [{}]", implied.join(", ")));
+                }
+                if !m.default_features.is_empty() {
+                    lines.push(format!("default [{}]", m.default_features.join(", ")));
+                }
+                for d in &m.dependencies {
+                    lines.push(format!("needs {} {} [{}]", d.id, d.requirement, d.features.join(", ")));
+                }
+                if !m.config.is_empty() {
+                    lines.push(format!("config {}", m.config.to_string().trim().replace('\n', "; ")));
+                }
+                lines.join("\n")
+            }
+            Err(e) => format!("error: {e}"),
+        };
+        assert_eq!(rendered, expected.trim());
+    }
+
+    #[test]
+    fn reads_every_part() {
+        check(
+            r#"
+            id = "plugins/movement"
+            version = "1.2.3"
+            layer = "plugins"
+            description = "Moves things."
+            implements = []
+            [features]
+            default = ["integrate"]
+            integrate = []
+            wrap = ["integrate"]
+            [dependencies]
+            "core/ecs" = "^1.0"
+            "core/types" = { version = ">=1.0, <2.0", features = ["serde"] }
+            [config]
+            arena = 100.0
+            "#,
+            r#"
+plugins/movement 1.2.3 (plugins) "Moves things."
+feature integrate -> []
+feature wrap -> [integrate]
+default [integrate]
+needs core/ecs ^1.0 []
+needs core/types >=1.0, <2.0 [serde]
+config arena = 100.0
+"#,
+        );
+        check(
+            r#"
+            id = "systems/ecs"
+            version = "0.1.0"
+            layer = "systems"
+            implements = ["core/ecs"]
+            [dependencies]
+            "core/ecs" = "^1"
+            "#,
+            "systems/ecs 0.1.0 (systems) \"\"\nimplements core/ecs\nneeds core/ecs ^1 []",
+        );
+    }
+
+    #[test]
+    fn refuses_malformed_text_with_its_position() {
+        check(
+            "id = \"plugins/x\"\nversion = \"1.0.0",
+            "error: m/module.toml: invalid TOML at line 2, column 17: invalid basic string, expected `\"`",
+        );
+    }
+
+    #[test]
+    fn refuses_missing_and_mistyped_keys() {
+        check("version = \"1.0.0\"", "error: m/module.toml: missing `id` (e.g. id = \"plugins/movement\")");
+        check("id = \"plugins/x\"", "error: m/module.toml: missing `version` (e.g. version = \"1.0.0\")");
+        check(
+            "id = \"plugins/x\"\nversion = \"1.0.0\"",
+            "error: m/module.toml: missing `layer` (core, systems, plugins or apps)",
+        );
+        check("id = 7", "error: m/module.toml: `id` must be a string");
+        check(
+            "id = \"plugins/x\"\nversion = \"1.0.0\"\nlayer = \"plugins\"\nauthor = \"me\"",
+            "error: m/module.toml: unknown key `author` (known keys: id, version, layer, description, implements, features, dependencies, config)",
+        );
+        check(
+            "id = \"plugins/x\"\nversion = \"one\"\nlayer = \"plugins\"",
+            "error: m/module.toml: `version = \"one\"` is not a semver version: unexpected character 'o' while parsing major version number",
+        );
+    }
+
+    #[test]
+    fn refuses_ids_and_layers_that_do_not_fit() {
+        check(
+            "id = \"movement\"\nversion = \"1.0.0\"\nlayer = \"plugins\"",
+            "error: m/module.toml: `movement` is not a module id: write `<layer>/<name>`, e.g. `plugins/movement`",
+        );
+        check(
+            "id = \"widgets/x\"\nversion = \"1.0.0\"\nlayer = \"plugins\"",
+            "error: m/module.toml: `widgets/x` names layer `widgets`, which does not exist (layers: core, systems, plugins, apps)",
+        );
+        check(
+            "id = \"plugins/X\"\nversion = \"1.0.0\"\nlayer = \"plugins\"",
+            "error: m/module.toml: `plugins/X`: a module name is lowercase letters, digits and `-`, starting with a letter",
+        );
+        check(
+            "id = \"plugins/x\"\nversion = \"1.0.0\"\nlayer = \"systems\"",
+            "error: m/module.toml: `layer = \"systems\"` does not match the id `plugins/x`",
+        );
+        check(
+            "id = \"plugins/x\"\nversion = \"1.0.0\"\nlayer = \"gizmos\"",
+            "error: m/module.toml: `layer = \"gizmos\"` does not exist (layers: core, systems, plugins, apps)",
+        );
+    }
+
+    #[test]
+    fn refuses_bad_features() {
+        let head = "id = \"plugins/x\"\nversion = \"1.0.0\"\nlayer = \"plugins\"\n";
+        check(
+            &format!("{head}[features]\ndefault = [\"fast\"]"),
+            "error: m/module.toml: feature `default` turns on `fast`, which is not a feature of this module",
+        );
+        check(
+            &format!("{head}[features]\na = [\"b\"]"),
+            "error: m/module.toml: feature `a` turns on `b`, which is not a feature of this module",
+        );
+        check(
+            &format!("{head}[features]\nFast = []"),
+            "error: m/module.toml: feature `Fast`: use lowercase letters, digits and `-`",
+        );
+        check(
+            &format!("{head}features = 3"),
+            "error: m/module.toml: `[features]` must be a table of `name = [implied features]`",
+        );
+        check(&format!("{head}[features]\na = \"b\""), "error: m/module.toml: feature `a` must be a list of strings");
+    }
+
+    #[test]
+    fn refuses_bad_dependencies() {
+        let head = "id = \"plugins/x\"\nversion = \"1.0.0\"\nlayer = \"plugins\"\n";
+        check(
+            &format!("{head}[dependencies]\n\"plugins/x\" = \"^1\""),
+            "error: m/module.toml: `plugins/x` depends on itself",
+        );
+        check(
+            &format!("{head}[dependencies]\n\"core/a\" = \"one\""),
+            "error: m/module.toml: dependency `core/a`: `one` is not a version requirement: unexpected character 'o' while parsing major version number",
+        );
+        check(
+            &format!("{head}[dependencies]\n\"core/a\" = {{ features = [] }}"),
+            "error: m/module.toml: dependency `core/a` needs `version = \"<requirement>\"`",
+        );
+        check(
+            &format!("{head}[dependencies]\n\"core/a\" = {{ version = \"^1\", optional = true }}"),
+            "error: m/module.toml: dependency `core/a`: unknown key `optional` (use `version` and `features`)",
+        );
+        check(
+            &format!("{head}[dependencies]\n\"core/a\" = 1"),
+            "error: m/module.toml: dependency `core/a` must be a version requirement string or a table",
+        );
+        check(
+            &format!("{head}[dependencies]\n\"a\" = \"^1\""),
+            "error: m/module.toml: dependency `a` is not a module id: write `<layer>/<name>`, e.g. `plugins/movement`",
+        );
+    }
+
+    #[test]
+    fn refuses_bad_contracts() {
+        let head = "id = \"systems/x\"\nversion = \"1.0.0\"\nlayer = \"systems\"\n";
+        check(
+            &format!("{head}implements = [\"systems/y\"]"),
+            "error: m/module.toml: `implements` names `systems/y`, but only core modules are contracts",
+        );
+        check(
+            &format!("{head}implements = [\"core/y\"]"),
+            "error: m/module.toml: `systems/x` implements `core/y` but does not depend on it: add it to [dependencies]",
+        );
+        check(
+            &format!("{head}implements = \"core/y\""),
+            "error: m/module.toml: `implements` must be a list of strings",
+        );
+        check(&format!("{head}config = 1"), "error: m/module.toml: `[config]` must be a table");
     }
 }

@@ -3,7 +3,6 @@
 //! (`cargo_metadata`); progress (units done / total) from cargo's own progress line, which
 //! it prints to stderr when told to even without a terminal.
 
-use std::collections::BTreeMap;
 use std::io::{BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -12,7 +11,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cargo_metadata::Message;
 use cargo_metadata::diagnostic::DiagnosticLevel;
-use playground_api::host::{BuildOutcome, Diagnostic};
+pub use module_rules::commands::{Invocations, Progress};
+use module_rules::commands::{parse_progress, parse_running, strip_ansi};
+use playground_api::host::{BuildOutcome, Diagnostic, Level};
 
 /// The cargo processes running now, so that a host that quits in the middle of a build can
 /// stop them ([`stop_builds`]) rather than leave them holding the build folder's lock for
@@ -44,80 +45,23 @@ pub fn cargo_program() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
 }
 
-/// Units compiled so far, out of how many.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Progress {
-    pub done: u32,
-    pub total: u32,
-}
-
-/// Reads "N/M" out of a cargo progress line ("    Building [====>   ] 12/340: egui, ...").
-fn parse_progress(line: &str) -> Option<Progress> {
-    let after = line.split("] ").nth(1)?;
-    let counts = after.split(':').next()?;
-    let (done, total) = counts.trim().split_once('/')?;
-    Some(Progress { done: done.parse().ok()?, total: total.parse().ok()? })
-}
-
-/// The rustc command (a line for `sh -c`, environment included) cargo last ran for each
-/// crate, by crate name: what the rustc fast path re-runs.
-pub type Invocations = BTreeMap<String, String>;
-
 /// Turns one of rustc's diagnostics into ours; `None` for notes and help on their own.
 pub(crate) fn convert(d: &cargo_metadata::diagnostic::Diagnostic) -> Option<Diagnostic> {
-    if !matches!(d.level, DiagnosticLevel::Error | DiagnosticLevel::Warning | DiagnosticLevel::Ice) {
-        return None;
-    }
+    let level = match d.level {
+        DiagnosticLevel::Error => Level::Error,
+        DiagnosticLevel::Ice => Level::InternalCompilerError,
+        DiagnosticLevel::Warning => Level::Warning,
+        _ => return None,
+    };
     let primary = d.spans.iter().find(|s| s.is_primary).or(d.spans.first());
     Some(Diagnostic {
-        level: level_name(&d.level),
+        level,
         message: d.message.clone(),
         file: primary.map(|s| s.file_name.clone()),
         line: primary.map_or(0, |s| u32::try_from(s.line_start).unwrap_or(0)),
         column: primary.map_or(0, |s| u32::try_from(s.column_start).unwrap_or(0)),
         rendered: strip_ansi(d.rendered.as_deref().unwrap_or(&d.message)),
     })
-}
-
-/// Removes terminal colour codes (rustc renders with them when cargo asks it to).
-pub(crate) fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // ESC [ parameters final-letter
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Reads the crate name and command out of a `cargo -vv` line "     Running `...rustc --crate-name x ...`".
-fn parse_running(line: &str) -> Option<(String, String)> {
-    let command = line.trim().strip_prefix("Running `")?.strip_suffix('`')?;
-    let mut words = command.split_whitespace();
-    words.find(|w| *w == "--crate-name")?;
-    let name = words.next()?.to_owned();
-    Some((name, command.to_owned()))
-}
-
-fn level_name(level: &DiagnosticLevel) -> String {
-    match level {
-        DiagnosticLevel::Ice => "internal compiler error",
-        DiagnosticLevel::Error => "error",
-        DiagnosticLevel::Warning => "warning",
-        DiagnosticLevel::FailureNote => "failure-note",
-        DiagnosticLevel::Note => "note",
-        DiagnosticLevel::Help => "help",
-        _ => "message",
-    }
-    .to_owned()
 }
 
 /// Builds `packages` (for `modules`) in one cargo invocation, calling `on_progress` as units
@@ -148,8 +92,7 @@ pub fn build_recording(
     let finish = |mut outcome: BuildOutcome| {
         outcome.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         outcome.finished_at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
-        // Errors first: they are what the user must fix.
-        outcome.diagnostics.sort_by_key(|d| d.level != "error");
+        outcome.sort_errors_first();
         outcome
     };
     if packages.is_empty() {
@@ -247,7 +190,7 @@ pub fn build_recording(
             }
         }
     }
-    if !outcome.success && !outcome.diagnostics.iter().any(|d| d.level == "error") {
+    if !outcome.success && outcome.errors().next().is_none() {
         // Not a compiler error: cargo itself failed. Keep its last words.
         let tail: Vec<&str> = stderr_text.lines().filter(|l| l.contains("error")).collect();
         outcome.error = Some(if tail.is_empty() {
@@ -257,28 +200,4 @@ pub fn build_recording(
         });
     }
     finish(outcome)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{Progress, parse_progress};
-
-    #[test]
-    fn reads_rustc_commands_and_strips_colours() {
-        let line =
-            "     Running `CARGO_PKG_NAME=fx-counter /bin/rustc --crate-name fx_counter --edition=2024 src/lib.rs`";
-        let (name, command) = super::parse_running(line).expect("a running line");
-        assert_eq!(name, "fx_counter");
-        assert!(command.starts_with("CARGO_PKG_NAME=fx-counter /bin/rustc"));
-        assert_eq!(super::strip_ansi("\u{1b}[0m\u{1b}[1m\u{1b}[38;5;9merror\u{1b}[0m: oops"), "error: oops");
-    }
-
-    #[test]
-    fn reads_cargo_progress_lines() {
-        assert_eq!(
-            parse_progress("    Building [=====>      ] 12/340: egui, wgpu"),
-            Some(Progress { done: 12, total: 340 })
-        );
-        assert_eq!(parse_progress("   Compiling egui v0.36.2"), None);
-    }
 }

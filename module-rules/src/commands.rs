@@ -1,0 +1,185 @@
+//! What cargo prints, read, and when the rustc command it ran may be run again without it.
+//!
+//! Cargo run with `-vv` prints each rustc command it runs (`Running `...``); live edit keeps
+//! the one of each module crate and, when only a module's own Rust sources changed, re-runs
+//! it directly (about half of a cargo build's time). Everything else goes through cargo:
+//! a changed `Cargo.toml` or module folder, a contract (its dependents must rebuild), a
+//! module with no recorded command yet. [`fast_path`] decides, and says why not.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::graph::Graph;
+
+/// The rustc command (a line for `sh -c`, environment included) cargo last ran for each
+/// crate, by crate name.
+pub type Invocations = BTreeMap<String, String>;
+
+/// Units compiled so far, out of how many.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    pub done: u32,
+    pub total: u32,
+}
+
+/// Reads "N/M" out of a cargo progress line ("    Building [====>   ] 12/340: egui, ...").
+pub fn parse_progress(line: &str) -> Option<Progress> {
+    let after = line.split("] ").nth(1)?;
+    let counts = after.split(':').next()?;
+    let (done, total) = counts.trim().split_once('/')?;
+    Some(Progress { done: done.parse().ok()?, total: total.parse().ok()? })
+}
+
+/// Reads the crate name and command out of a `cargo -vv` line
+/// "     Running `...rustc --crate-name x ...`".
+pub fn parse_running(line: &str) -> Option<(String, String)> {
+    let command = line.trim().strip_prefix("Running `")?.strip_suffix('`')?;
+    let mut words = command.split_whitespace();
+    words.find(|w| *w == "--crate-name")?;
+    let name = words.next()?.to_owned();
+    Some((name, command.to_owned()))
+}
+
+/// Removes terminal colour codes (rustc renders with them when cargo asks it to).
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // ESC [ parameters final-letter
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// One module the fast path rebuilds: its crate name, recorded command and library.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FastUnit {
+    pub krate: String,
+    pub command: String,
+    /// Where cargo puts the module's library, and so where the rebuilt one goes.
+    pub library: PathBuf,
+}
+
+/// The rustc commands that rebuild `changed` (module ids) without cargo, or why cargo must
+/// build them: `needs_cargo` says a change since the last build was one only cargo can
+/// handle (see [`crate::paths::Edit::needs_cargo`]).
+pub fn fast_path(
+    graph: &Graph,
+    changed: &[String],
+    needs_cargo: bool,
+    known: &Invocations,
+) -> Result<Vec<FastUnit>, String> {
+    if needs_cargo {
+        return Err("a Cargo.toml or a module folder changed".to_owned());
+    }
+    changed
+        .iter()
+        .map(|id| {
+            let source = graph.get(id).ok_or_else(|| format!("`{id}` is not in the graph"))?;
+            let library = source
+                .library
+                .clone()
+                .ok_or_else(|| format!("`{id}` is a contract: its dependents rebuild with it"))?;
+            let krate = library
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(|s| s.strip_prefix("lib"))
+                .ok_or_else(|| format!("`{id}`: {} is not a library name", library.display()))?
+                .to_owned();
+            let command =
+                known.get(&krate).ok_or_else(|| format!("no rustc command of `{krate}` was recorded yet"))?.clone();
+            Ok(FastUnit { krate, command, library })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Invocations, Progress, fast_path, parse_progress, parse_running, strip_ansi};
+    use crate::fixture;
+
+    #[test]
+    fn reads_rustc_commands() {
+        let check = |line: &str, expected: Option<(&str, &str)>| {
+            let parsed = parse_running(line);
+            assert_eq!(parsed.as_ref().map(|(n, c)| (n.as_str(), c.as_str())), expected, "for {line}");
+        };
+        check(
+            "     Running `CARGO_PKG_NAME=fx-counter /bin/rustc --crate-name fx_counter --edition=2024 src/lib.rs`",
+            Some((
+                "fx_counter",
+                "CARGO_PKG_NAME=fx-counter /bin/rustc --crate-name fx_counter --edition=2024 src/lib.rs",
+            )),
+        );
+        check("     Running `/bin/rustc --crate-name`", None);
+        check("     Running `build/script-build`", None);
+        check("   Compiling fx-counter v0.1.0", None);
+    }
+
+    #[test]
+    fn reads_progress_and_strips_colours() {
+        assert_eq!(
+            parse_progress("    Building [=====>      ] 12/340: egui, wgpu"),
+            Some(Progress { done: 12, total: 340 })
+        );
+        assert_eq!(parse_progress("    Building [=====>      ] 12/x: egui"), None);
+        assert_eq!(parse_progress("   Compiling egui v0.36.2"), None);
+        assert_eq!(strip_ansi("\u{1b}[0m\u{1b}[1m\u{1b}[38;5;9merror\u{1b}[0m: oops"), "error: oops");
+    }
+
+    /// Decides the fast path for `changed` over the fixture's graph, with commands recorded
+    /// for `recorded` crates; renders the crates it would rebuild, or why cargo must.
+    fn check(changed: &[&str], needs_cargo: bool, recorded: &[&str], expected: &str) {
+        let graph = fixture::graph(
+            "
+            //- core/probe
+            //- systems/probe
+            implements = [\"core/probe\"]
+            [dependencies]
+            \"core/probe\" = \"^1\"
+            //- plugins/counter
+            [dependencies]
+            \"core/probe\" = \"^1\"
+            ",
+        )
+        .expect("the fixture resolves");
+        let known: Invocations =
+            recorded.iter().map(|k| ((*k).to_owned(), format!("rustc --crate-name {k}"))).collect();
+        let changed: Vec<String> = changed.iter().map(|s| (*s).to_owned()).collect();
+        let rendered = match fast_path(&graph, &changed, needs_cargo, &known) {
+            Ok(units) => {
+                units.iter().map(|u| format!("{} -> {}", u.krate, u.library.display())).collect::<Vec<_>>().join("; ")
+            }
+            Err(why) => format!("cargo: {why}"),
+        };
+        assert_eq!(rendered, expected);
+    }
+
+    #[test]
+    fn decides_when_a_recorded_command_applies() {
+        check(&["plugins/counter"], false, &["plugins_counter"], "plugins_counter -> /lib/libplugins_counter.so");
+        check(
+            &["plugins/counter", "systems/probe"],
+            false,
+            &["plugins_counter", "systems_probe"],
+            "plugins_counter -> /lib/libplugins_counter.so; systems_probe -> /lib/libsystems_probe.so",
+        );
+        check(&["plugins/counter"], true, &["plugins_counter"], "cargo: a Cargo.toml or a module folder changed");
+        check(&["plugins/counter"], false, &[], "cargo: no rustc command of `plugins_counter` was recorded yet");
+        check(
+            &["core/probe"],
+            false,
+            &["plugins_counter"],
+            "cargo: `core/probe` is a contract: its dependents rebuild with it",
+        );
+        check(&["plugins/gone"], false, &[], "cargo: `plugins/gone` is not in the graph");
+    }
+}

@@ -1,0 +1,59 @@
+//! Test fixtures: several modules written in one string, rust-analyzer style.
+//!
+//! ```text
+//! //- core/types
+//! //- systems/ecs 1.2.0
+//! implements = ["core/ecs"]
+//! [dependencies]
+//! "core/ecs" = "^1"
+//! ```
+//!
+//! Each `//- <id> [version]` line starts a module (version 1.0.0 unless given); the lines
+//! under it are the rest of its `module.toml` (its `id`, `version` and `layer` are written
+//! for it). Indentation is ignored. Modules get the package `<layer>-<name>`, and a library
+//! at `/lib/lib<layer>_<name>.so` unless they are contracts.
+
+use std::path::PathBuf;
+
+use crate::discover::ModuleSource;
+use crate::graph::Graph;
+use crate::manifest::{Layer, Manifest};
+
+/// The modules of a fixture, in the order written; a manifest error is the error.
+pub(crate) fn sources(fixture: &str) -> Result<Vec<ModuleSource>, String> {
+    let mut modules: Vec<(String, String, String)> = Vec::new();
+    for line in fixture.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(header) = line.strip_prefix("//-") {
+            let mut words = header.split_whitespace();
+            let id = words.next().unwrap_or_default().to_owned();
+            let version = words.next().unwrap_or("1.0.0").to_owned();
+            modules.push((id, version, String::new()));
+        } else if let Some((_, _, body)) = modules.last_mut() {
+            body.push_str(line);
+            body.push('\n');
+        } else {
+            return Err(format!("fixture text before the first `//-` line: {line}"));
+        }
+    }
+    modules
+        .into_iter()
+        .map(|(id, version, body)| {
+            let (layer, name) = id.split_once('/').unwrap_or(("", &id));
+            let text = format!("id = \"{id}\"\nversion = \"{version}\"\nlayer = \"{layer}\"\n{body}");
+            let manifest =
+                Manifest::parse(&text, &PathBuf::from(format!("{id}/module.toml"))).map_err(|e| e.to_string())?;
+            let library = (manifest.layer != Layer::Core).then(|| PathBuf::from(format!("/lib/lib{layer}_{name}.so")));
+            Ok(ModuleSource {
+                manifest,
+                dir: PathBuf::from(format!("/modules/{id}")),
+                package: format!("{layer}-{name}"),
+                library,
+            })
+        })
+        .collect()
+}
+
+/// The fixture's modules, resolved.
+pub(crate) fn graph(fixture: &str) -> Result<Graph, String> {
+    Graph::resolve(sources(fixture)?).map_err(|e| e.to_string())
+}
