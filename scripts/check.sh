@@ -7,6 +7,6 @@ bash scripts/install-deps.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # The code map's links and every `//!` line must hold: broken intra-doc links fail the check.
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --document-private-items --locked
 bash scripts/unsafe-audit.sh
 cargo test --workspace --locked

@@ -1,7 +1,7 @@
 //! The typed fast path: a contract trait in `modules/core/*`, implemented by a system, called
 //! directly by its dependents.
 //!
-//! A contract crate declares its trait with [`contract!`]; the implementing module names it in
+//! A contract crate declares its trait with [`crate::contract!`]; the implementing module names it in
 //! [`crate::export_module!`]; a dependent takes a [`Service`] from its [`crate::Context`] in
 //! `initialize`. A call is one `RefCell` borrow check and one dynamic call, with no encoding.
 //! The loader reloads every dependent of a provider together with it, so a dependent always

@@ -245,7 +245,7 @@ impl LiveEdit {
     }
 
     /// Another build of `ids` starts now (the host's own operations: an MCP create, or a
-    /// reload with a build). Changes to them seen until [`CLAIM_GRACE`] after now are that
+    /// reload with a build). Changes to them seen until `CLAIM_GRACE` after now are that
     /// build's, so live edit drops them instead of building and reloading the same modules a
     /// second time; later changes build as usual.
     pub fn built_elsewhere(&mut self, ids: &[String]) {
@@ -281,8 +281,8 @@ impl LiveEdit {
     }
 
     /// The safe-point step: takes in file changes, finishes a build (and swaps its result in),
-    /// and starts the next build when changes are pending and have settled ([`SETTLE`], or at
-    /// once for a new edit after [`CALM`]).
+    /// and starts the next build when changes are pending and have settled (`SETTLE`, or at
+    /// once for a new edit after `CALM`).
     pub fn poll(&mut self, runtime: &Runtime) -> Vec<LiveEvent> {
         let mut events = Vec::new();
         self.take_changes(&mut events);

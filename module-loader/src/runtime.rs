@@ -1,7 +1,7 @@
 //! The running modules: loading in dependency order, calls with panics caught, ticking, and
 //! the reload transaction that rolls back. It implements the api's [`Host`] for modules.
 //!
-//! Each module's life is one [`Life`] value in one map: a contract, running, running with
+//! Each module's life is one `Life` value in one map: a contract, running, running with
 //! its ticks paused, or failed (and why). The reload transaction lives in
 //! `runtime/transaction.rs`, phase by phase; the handles modules and the shell keep in
 //! `runtime/handles.rs`; the window's entry points in `runtime/ui.rs`.

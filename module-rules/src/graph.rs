@@ -556,9 +556,9 @@ apps/editor
 
     #[test]
     fn two_modules_with_one_id_are_refused() {
-        let mut sources = crate::fixture::sources("//- core/a").expect("a module");
+        let mut sources = fixture::sources("//- core/a").expect("a module");
         sources.push(sources[0].clone());
-        let error = crate::graph::Graph::resolve(sources).expect_err("a duplicate");
+        let error = super::Graph::resolve(sources).expect_err("a duplicate");
         assert_eq!(error.to_string(), "two modules have the id `core/a` (one in /modules/core/a)");
     }
 }

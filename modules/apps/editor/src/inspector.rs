@@ -33,7 +33,7 @@ fn row(ui: &mut egui::Ui, name: &str, value: impl Into<egui::WidgetText>) -> egu
 }
 
 /// "rustc 1.95.0 · debug · api 32bd1a35" out of an ABI stamp's text ("playground-abi/1; rustc
-/// 1.95.0 (…); <target>; debug; flags=…; api=32bd1a35…; lock=…"): what tells two builds apart
+/// 1.95.0 (…); `<target>`; debug; flags=…; api=32bd1a35…; lock=…"): what tells two builds apart
 /// at a glance. A stamp of another shape is shown whole.
 fn abi_gist(abi: &str) -> String {
     let parts: Vec<&str> = abi.split("; ").collect();
