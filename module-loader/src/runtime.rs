@@ -599,10 +599,10 @@ impl Shared {
         Ok(Some(Generation { number, decl: opened.decl, path, built }))
     }
 
-    /// Creates, initializes and (given saved state) restores an instance, and registers it
-    /// as running; a contract (no generation) is registered as one. On failure nothing is
-    /// registered and the half-made instance is destroyed. Returns the init and restore
-    /// times in microseconds.
+    /// Starts a module: creates and initializes an instance, hands it its saved state if
+    /// there is one ([`Shared::restore`]), and registers it as running; a contract (no
+    /// generation) is registered as one. On failure nothing is registered and the half-made
+    /// instance is stopped. Returns the init and restore times in microseconds.
     fn start(
         &self,
         graph: &Graph,
@@ -615,9 +615,30 @@ impl Shared {
             self.set_life(id, Life::Contract);
             return Ok((0, 0));
         };
+        let init_started = Instant::now();
+        let slot = self.initialize(graph, source, generation)?;
+        let init_us = micros(init_started);
+        let restore_started = Instant::now();
+        if let Some(bytes) = saved {
+            Self::restore(&slot, bytes)?;
+        }
+        let restore_us = micros(restore_started);
+        self.set_life(id, Life::Running(slot));
+        Ok((init_us, restore_us))
+    }
+
+    /// Creates an instance of `generation` and initializes it with its context: the host,
+    /// its enabled features, its `[config]` and the services of the contracts it depends on.
+    /// A failure stops the half-made instance.
+    fn initialize(
+        &self,
+        graph: &Graph,
+        source: &ModuleSource,
+        generation: Generation,
+    ) -> std::result::Result<Rc<Slot>, String> {
+        let id = source.id();
         let features = graph.enabled_features(id);
         let vtable = &generation.decl.vtable;
-        let init_started = Instant::now();
         let instance = guard::catch(|| (vtable.create)()).map_err(|e| format!("`{id}` failed in create: {e}"))?;
         // From here on the instance lives in a slot, so that every call below goes through
         // the one helper, and a failure stops it the one way.
@@ -628,7 +649,6 @@ impl Shared {
             }
             message
         };
-
         let mut services = BTreeMap::new();
         for dep in &source.manifest.dependencies {
             let Some(provider) = graph.implementer(&dep.id).filter(|p| *p != id) else { continue };
@@ -645,18 +665,21 @@ impl Shared {
         if let Some(Err(e)) = slot.invoke(|v, i| (v.initialize)(i, &ctx)) {
             return Err(fail(format!("`{id}` failed in initialize: {e}")));
         }
-        drop(ctx);
-        let init_us = micros(init_started);
+        Ok(slot)
+    }
 
-        let restore_started = Instant::now();
-        if let Some(bytes) = saved
-            && let Some(Err(e)) = slot.invoke(|v, i| (v.restore_state)(i, bytes))
-        {
-            return Err(fail(format!("`{id}` refused its saved state in restore_state: {e}")));
+    /// Hands a new instance the state its previous generation saved; a refusal (a state the
+    /// new code cannot read) stops the instance.
+    fn restore(slot: &Slot, bytes: &[u8]) -> std::result::Result<(), String> {
+        match slot.invoke(|v, i| (v.restore_state)(i, bytes)) {
+            Some(Err(e)) => {
+                for warning in slot.stop() {
+                    tracing::warn!("{warning}");
+                }
+                Err(format!("`{}` refused its saved state in restore_state: {e}", slot.id()))
+            }
+            Some(Ok(())) | None => Ok(()),
         }
-        let restore_us = micros(restore_started);
-        self.set_life(id, Life::Running(slot));
-        Ok((init_us, restore_us))
     }
 
     /// Stops a running module (shutdown, destroy); returns warnings, which also become its

@@ -7,8 +7,8 @@
 //! 3. [`Transaction::save`]: save every state in the chain, dependents first. A failure is
 //!    still a refusal: nothing has stopped.
 //! 4. [`Transaction::stop`]: stop the old generations, dependents first.
-//! 5. [`Transaction::start`]: start the new ones, dependencies first, each restoring its
-//!    saved state.
+//! 5. [`Transaction::start`]: start the new ones, dependencies first: each is created and
+//!    initialized (`Shared::initialize`), then restores its saved state (`Shared::restore`).
 //! 6. [`Transaction::roll_back`] if a start failed: stop what started and bring the old
 //!    generations back with the states saved in phase 3; otherwise
 //!    [`Transaction::commit`] the new graph.
