@@ -8,6 +8,11 @@ use playground_tests::{Sandbox, call, generation, state};
 /// Loads the demo, gives it some state, applies `edit` to a manifest, reloads `reload`,
 /// and checks the refusal's message and that every module still runs with its state.
 fn check(manifest: &str, edit: impl Fn(&str) -> String, reload: &str, expected: &[&str]) {
+    check_file(manifest, "module.toml", edit, reload, expected);
+}
+
+/// [`check`], editing `file` of module `module` (its `module.toml` or its `Cargo.toml`).
+fn check_file(module: &str, file: &str, edit: impl Fn(&str) -> String, reload: &str, expected: &[&str]) {
     let sandbox = Sandbox::demo();
     let runtime = sandbox.runtime();
     runtime.load_all().expect("the demo loads");
@@ -18,8 +23,9 @@ fn check(manifest: &str, edit: impl Fn(&str) -> String, reload: &str, expected: 
     let stats = state(&runtime, "plugins/movement");
     let generations = (generation(&runtime, "systems/ecs"), generation(&runtime, "plugins/movement"));
 
-    let text = sandbox.manifest(manifest);
-    sandbox.write_manifest(manifest, &edit(&text));
+    let path = sandbox.modules.join(module).join(file);
+    let text = std::fs::read_to_string(&path).expect("read the file");
+    std::fs::write(&path, edit(&text)).expect("write the file");
     let record = runtime.reload(reload).expect("the reload request is accepted");
     let ReloadOutcome::Refused(message) = &record.outcome else {
         panic!("expected a refusal, got {:?}", record.outcome)
@@ -107,6 +113,21 @@ fn id_that_does_not_match_its_folder() {
         |text| text.replace("id = \"plugins/movement\"", "id = \"plugins/motion\""),
         "plugins/movement",
         &["the id `plugins/motion` does not match the folder"],
+    );
+}
+
+#[test]
+fn a_crate_dependency_on_a_hot_module_is_refused_with_the_way_out() {
+    check_file(
+        "plugins/movement",
+        "Cargo.toml",
+        |text| text.replace("[dependencies]", "[dependencies]\nsystems-ecs = { path = \"../../systems/ecs\" }"),
+        "plugins/movement",
+        &[
+            "plugins/movement/Cargo.toml: `plugins/movement` depends on `systems-ecs`, the crate of the hot module `systems/ecs`",
+            "which no reload of `systems/ecs` replaces",
+            "call `systems/ecs` through the host",
+        ],
     );
 }
 

@@ -16,6 +16,9 @@ pub struct ModuleSource {
     pub package: String,
     /// Where cargo puts the module's dylib; `None` for contracts, which have none.
     pub library: Option<PathBuf>,
+    /// The packages its `Cargo.toml` links into its library (`[dependencies]`, also under
+    /// `[target.*]`), by package name: the graph refuses a hot module's crate among them.
+    pub crates: Vec<String>,
 }
 
 impl ModuleSource {
@@ -33,8 +36,25 @@ fn io_error(path: &Path, what: &str, e: impl std::fmt::Display) -> Error {
     Error::new(format!("{}: cannot {what}: {e}", path.display()))
 }
 
-/// Reads the package name, the library name and whether it builds a dylib.
-fn read_cargo_toml(path: &Path) -> Result<(String, String, bool)> {
+/// What a module's `Cargo.toml` says that the loader needs.
+struct CargoToml {
+    package: String,
+    lib_name: String,
+    dylib: bool,
+    crates: Vec<String>,
+}
+
+/// The package names of a `[dependencies]` table: the key, or its `package = "..."` rename.
+fn dependency_packages(table: Option<&toml::Value>) -> impl Iterator<Item = String> + '_ {
+    table
+        .and_then(toml::Value::as_table)
+        .into_iter()
+        .flatten()
+        .map(|(key, spec)| spec.get("package").and_then(toml::Value::as_str).map_or_else(|| key.clone(), str::to_owned))
+}
+
+/// Reads the package name, the library name, whether it builds a dylib, and what it links.
+fn read_cargo_toml(path: &Path) -> Result<CargoToml> {
     let text = std::fs::read_to_string(path).map_err(|e| io_error(path, "read", e))?;
     let table: toml::Table =
         text.parse().map_err(|e: toml::de::Error| Error::new(format!("{}: {}", path.display(), e.message())))?;
@@ -53,7 +73,11 @@ fn read_cargo_toml(path: &Path) -> Result<(String, String, bool)> {
         .and_then(|l| l.get("crate-type"))
         .and_then(|t| t.as_array())
         .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("dylib")));
-    Ok((package, lib_name, dylib))
+    let mut crates: Vec<String> = dependency_packages(table.get("dependencies")).collect();
+    for target in table.get("target").and_then(toml::Value::as_table).into_iter().flat_map(|t| t.values()) {
+        crates.extend(dependency_packages(target.get("dependencies")));
+    }
+    Ok(CargoToml { package, lib_name, dylib, crates })
 }
 
 /// Reads one module folder.
@@ -70,7 +94,7 @@ pub fn read_module(dir: &Path, library_dir: &Path) -> Result<ModuleSource> {
             dir.display()
         )));
     }
-    let (package, lib_name, dylib) = read_cargo_toml(&dir.join("Cargo.toml"))?;
+    let CargoToml { package, lib_name, dylib, crates } = read_cargo_toml(&dir.join("Cargo.toml"))?;
     let library = if manifest.layer == Layer::Core {
         None
     } else if dylib {
@@ -83,7 +107,7 @@ pub fn read_module(dir: &Path, library_dir: &Path) -> Result<ModuleSource> {
             manifest.layer
         )));
     };
-    Ok(ModuleSource { manifest, dir: dir.to_owned(), package, library })
+    Ok(ModuleSource { manifest, dir: dir.to_owned(), package, library, crates })
 }
 
 /// Finds every module under `root`, in id order. Any unreadable or invalid module is an
@@ -151,6 +175,25 @@ mod tests {
             ],
             "core/c core-c no library\nplugins/x plugins-x /lib/libplugins_x.so",
         );
+    }
+
+    #[test]
+    fn reads_the_packages_a_module_links_renamed_or_per_target() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let module = dir.path().join("plugins/x");
+        std::fs::create_dir_all(&module).expect("the module folder");
+        std::fs::write(module.join("module.toml"), "id = \"plugins/x\"\nversion = \"1.0.0\"\nlayer = \"plugins\"")
+            .expect("write");
+        std::fs::write(
+            module.join("Cargo.toml"),
+            format!(
+                "{DYLIB}[dependencies]\nplayground-api.workspace = true\necs = {{ package = \"systems-ecs\", path = \"../../systems/ecs\" }}\n\
+                 [target.'cfg(unix)'.dependencies]\nlibc = \"0.2\"\n[dev-dependencies]\ntempfile = \"3\"\n"
+            ),
+        )
+        .expect("write");
+        let found = discover(dir.path(), Path::new("/lib")).expect("discovered");
+        assert_eq!(found[0].crates, ["systems-ecs", "playground-api", "libc"], "table order (by key), then per target");
     }
 
     #[test]

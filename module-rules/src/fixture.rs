@@ -10,8 +10,9 @@
 //!
 //! Each `//- <id> [version]` line starts a module (version 1.0.0 unless given); the lines
 //! under it are the rest of its `module.toml` (its `id`, `version` and `layer` are written
-//! for it). Indentation is ignored. Modules get the package `<layer>-<name>`, and a library
-//! at `/lib/lib<layer>_<name>.so` unless they are contracts.
+//! for it), but for `//cargo <package> ...` lines, which list the packages its `Cargo.toml`
+//! depends on. Indentation is ignored. Modules get the package `<layer>-<name>`, and a
+//! library at `/lib/lib<layer>_<name>.so` unless they are contracts.
 
 use std::path::PathBuf;
 
@@ -21,14 +22,18 @@ use crate::manifest::{Layer, Manifest};
 
 /// The modules of a fixture, in the order written; a manifest error is the error.
 pub(crate) fn sources(fixture: &str) -> Result<Vec<ModuleSource>, String> {
-    let mut modules: Vec<(String, String, String)> = Vec::new();
+    let mut modules: Vec<(String, String, String, Vec<String>)> = Vec::new();
     for line in fixture.lines().map(str::trim).filter(|l| !l.is_empty()) {
         if let Some(header) = line.strip_prefix("//-") {
             let mut words = header.split_whitespace();
             let id = words.next().unwrap_or_default().to_owned();
             let version = words.next().unwrap_or("1.0.0").to_owned();
-            modules.push((id, version, String::new()));
-        } else if let Some((_, _, body)) = modules.last_mut() {
+            modules.push((id, version, String::new(), Vec::new()));
+        } else if let Some(packages) = line.strip_prefix("//cargo") {
+            if let Some((_, _, _, crates)) = modules.last_mut() {
+                crates.extend(packages.split_whitespace().map(str::to_owned));
+            }
+        } else if let Some((_, _, body, _)) = modules.last_mut() {
             body.push_str(line);
             body.push('\n');
         } else {
@@ -37,7 +42,7 @@ pub(crate) fn sources(fixture: &str) -> Result<Vec<ModuleSource>, String> {
     }
     modules
         .into_iter()
-        .map(|(id, version, body)| {
+        .map(|(id, version, body, crates)| {
             let (layer, name) = id.split_once('/').unwrap_or(("", &id));
             let text = format!("id = \"{id}\"\nversion = \"{version}\"\nlayer = \"{layer}\"\n{body}");
             let manifest =
@@ -48,6 +53,7 @@ pub(crate) fn sources(fixture: &str) -> Result<Vec<ModuleSource>, String> {
                 dir: PathBuf::from(format!("/modules/{id}")),
                 package: format!("{layer}-{name}"),
                 library,
+                crates,
             })
         })
         .collect()

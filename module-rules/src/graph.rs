@@ -96,6 +96,8 @@ impl Graph {
             }
         }
 
+        refuse_hot_crates(&modules)?;
+
         let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (id, source) in &modules {
             let mut preds = BTreeSet::new();
@@ -189,6 +191,30 @@ impl Graph {
     pub fn all_packages(&self) -> Vec<String> {
         self.sources().filter(|s| s.library.is_some()).map(|s| s.package.clone()).collect()
     }
+}
+
+/// Refuses a module whose `Cargo.toml` depends on another hot module's crate: it would link
+/// that module's library by name, one generation of it, which no reload replaces (and its
+/// code would run twice: once loaded, once linked). Contracts are meant to be depended on.
+fn refuse_hot_crates(modules: &BTreeMap<String, ModuleSource>) -> Result<()> {
+    let hot: BTreeMap<&str, &str> =
+        modules.values().filter(|s| s.library.is_some()).map(|s| (s.package.as_str(), s.id())).collect();
+    for (id, source) in modules {
+        let linked = source
+            .crates
+            .iter()
+            .find_map(|c| hot.get(c.as_str()).filter(|other| **other != id).map(|other| (c, other)));
+        if let Some((package, other)) = linked {
+            return Err(resolve_error(format!(
+                "{}: `{id}` depends on `{package}`, the crate of the hot module `{other}`: that would link one \
+                 generation of `{other}` into `{id}` by name, which no reload of `{other}` replaces. Put what \
+                 `{id}` needs in a contract (a core module both depend on) or call `{other}` through the host \
+                 (`ctx.host().call(\"{other}\", method, args)`)",
+                source.dir.join("Cargo.toml").display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A cycle as a path that returns to its start, if the graph has one.
@@ -551,6 +577,35 @@ apps/editor
             DEMO,
             &["apps/editor", "systems/ecs"],
             "reload: systems/ecs plugins/movement apps/editor\nbuild: systems-ecs plugins-movement apps-editor",
+        );
+    }
+
+    #[test]
+    fn refuses_a_crate_dependency_on_a_hot_module() {
+        check(
+            r#"
+            //- core/c
+            //- systems/s
+            //- plugins/p
+            //cargo core-c serde systems-s
+            [dependencies]
+            "core/c" = "^1"
+            "#,
+            "error: /modules/plugins/p/Cargo.toml: `plugins/p` depends on `systems-s`, the crate of the hot module \
+             `systems/s`: that would link one generation of `systems/s` into `plugins/p` by name, which no reload of \
+             `systems/s` replaces. Put what `plugins/p` needs in a contract (a core module both depend on) or call \
+             `systems/s` through the host (`ctx.host().call(\"systems/s\", method, args)`)",
+        );
+        // A contract's crate, and any crate from a registry, are what Cargo.toml is for.
+        check(
+            r#"
+            //- core/c
+            //- plugins/p
+            //cargo core-c serde rand
+            [dependencies]
+            "core/c" = "^1"
+            "#,
+            "core/c\nplugins/p",
         );
     }
 
