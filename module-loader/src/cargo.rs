@@ -11,8 +11,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cargo_metadata::Message;
 use cargo_metadata::diagnostic::DiagnosticLevel;
+use module_rules::commands::{self, parse_progress, parse_running, strip_ansi};
 pub use module_rules::commands::{Invocations, Progress};
-use module_rules::commands::{parse_progress, parse_running, strip_ansi};
 use playground_api::host::{BuildOutcome, Diagnostic, Level};
 
 /// The cargo processes running now, so that a host that quits in the middle of a build can
@@ -169,7 +169,9 @@ pub fn build_recording(
             while let Ok(p) = progress_rx.try_recv() {
                 on_progress(p);
             }
+            // Only the workspace's own crates: a registry crate's warnings are not the user's.
             if let Message::CompilerMessage(m) = message
+                && commands::is_own_package(&m.package_id.repr)
                 && let Some(d) = convert(&m.message)
             {
                 outcome.diagnostics.push(d);

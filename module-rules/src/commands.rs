@@ -59,6 +59,13 @@ pub fn strip_ansi(text: &str) -> String {
     out
 }
 
+/// Whether a diagnostic of the package cargo names `package_id` is about the user's code: a
+/// crate from a path (the workspace's own crates), not one from a registry or git, whose
+/// warnings the user can neither fix nor silence.
+pub fn is_own_package(package_id: &str) -> bool {
+    package_id.starts_with("path+file://")
+}
+
 /// One module the fast path rebuilds: its crate name, recorded command and library.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FastUnit {
@@ -133,6 +140,13 @@ mod tests {
         assert_eq!(parse_progress("    Building [=====>      ] 12/x: egui"), None);
         assert_eq!(parse_progress("   Compiling egui v0.36.2"), None);
         assert_eq!(strip_ansi("\u{1b}[0m\u{1b}[1m\u{1b}[38;5;9merror\u{1b}[0m: oops"), "error: oops");
+    }
+
+    #[test]
+    fn diagnostics_of_registry_crates_are_not_ours() {
+        assert!(super::is_own_package("path+file:///work/main/modules/plugins/movement#plugins-movement@1.0.0"));
+        assert!(!super::is_own_package("registry+https://github.com/rust-lang/crates.io-index#foldhash@0.2.0"));
+        assert!(!super::is_own_package("git+https://github.com/emilk/egui#egui@0.36.2"));
     }
 
     /// Decides the fast path for `changed` over the fixture's graph, with commands recorded
