@@ -12,6 +12,7 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 
 use crate::service::{Contract, Service};
+use crate::worker::{Stop, Work};
 
 /// The host as a module sees it. Calls go through the loader's generic path, with panics
 /// caught; reloads are only ever queued, because a module's own code is on the stack while
@@ -57,6 +58,14 @@ pub trait Host {
     /// edit of immortal code (`api/`, the loader, the shell), which no reload can swap.
     fn request_restart(&self) -> Result<(), String> {
         Err("this host cannot restart".to_owned())
+    }
+    /// Starts `work` on a thread of its own, named `name`, owned by the module this host
+    /// handle was given to: the host asks it to stop and joins it when the module stops,
+    /// before the module's `shutdown` (see [`crate::worker`]). Prefer this to
+    /// `std::thread::spawn`, whose thread would outlive the module's generation.
+    fn spawn_worker(&self, name: &str, work: Work) -> Result<(), String> {
+        drop(work);
+        Err(format!("this host cannot run workers (asked for `{name}`)"))
     }
 }
 
@@ -195,8 +204,12 @@ pub struct ModuleInfo {
     pub library: Option<String>,
     /// The ABI fingerprint of the running library.
     pub abi: Option<String>,
-    /// The last error this module caused (a failed load, a panic, a refused reload).
+    /// The last error this module caused (a failed load, a panic, a refused reload, a
+    /// worker that did not stop).
     pub last_error: Option<String>,
+    /// The names of the workers its running generation owns (see [`crate::worker`]).
+    #[serde(default)]
+    pub workers: Vec<String>,
 }
 
 /// Time spent in each phase of a reload, in microseconds.
@@ -285,6 +298,13 @@ impl Context {
     /// The host, to keep for the module's life.
     pub fn host(&self) -> Rc<dyn Host> {
         Rc::clone(&self.host)
+    }
+
+    /// Starts a worker thread this module owns: `work` runs until it returns, and must
+    /// return soon after its [`Stop`] is requested, which the host does when the module
+    /// stops (see [`crate::worker`]).
+    pub fn spawn_worker(&self, name: &str, work: impl FnOnce(Stop) + Send + 'static) -> Result<(), String> {
+        self.host.spawn_worker(name, Box::new(work))
     }
 
     /// This module's id, e.g. `plugins/movement`.

@@ -7,6 +7,7 @@
 //! - [`host`]: what a module may ask of the host (call another module, request a reload, read
 //!   the graph and the reload history), and the data types that describe them;
 //! - [`service`]: the typed fast path between modules, through contract traits;
+//! - [`worker`]: background threads a module owns, which the host stops with it;
 //!
 //! plus [`log`], the process-wide buffer of recent `tracing` events the editor shows,
 //! [`codec`], the one encoding for bytes that cross a module boundary, and re-exports of
@@ -20,6 +21,7 @@ pub mod host;
 pub mod log;
 pub mod module;
 pub mod service;
+pub mod worker;
 
 pub use host::{Context, Host};
 pub use module::Module;

@@ -455,8 +455,14 @@ impl Drop for Runtime {
 }
 
 impl Shared {
+    /// The host as the shell (or a test) acts through it: it owns no workers.
     fn host(&self) -> Rc<dyn Host> {
-        Rc::new(handles::HostHandle::new(self.me.clone()))
+        Rc::new(handles::HostHandle::new(self.me.clone(), None))
+    }
+
+    /// The host a module's generation receives: the workers it starts belong to `slot`.
+    fn host_for(&self, slot: &Rc<Slot>) -> Rc<dyn Host> {
+        Rc::new(handles::HostHandle::new(self.me.clone(), Some(Rc::downgrade(slot))))
     }
 
     fn resolve(&self) -> Result<Graph> {
@@ -661,7 +667,7 @@ impl Shared {
         }
         let config = serde_json::to_value(&source.manifest.config)
             .map_err(|e| fail(format!("`{id}`: its [config] cannot be handed over: {e}")))?;
-        let ctx = Context::new(self.host(), id.to_owned(), features, config, services);
+        let ctx = Context::new(self.host_for(&slot), id.to_owned(), features, config, services);
         if let Some(Err(e)) = slot.invoke(|v, i| (v.initialize)(i, &ctx)) {
             return Err(fail(format!("`{id}` failed in initialize: {e}")));
         }
@@ -731,6 +737,7 @@ impl Shared {
                     library: generation.map(|g| g.path.display().to_string()),
                     abi: generation.map(|_| abi::text(abi::running())),
                     last_error: entry.and_then(|e| e.last_error.clone()),
+                    workers: slot.map(|s| s.worker_names()).unwrap_or_default(),
                 }
             })
             .collect()

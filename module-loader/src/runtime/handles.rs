@@ -14,6 +14,7 @@ use playground_api::Host;
 use playground_api::host::{BuildStatus, Callee, ModuleInfo, ReloadRecord};
 use playground_api::module::CallFn;
 use playground_api::tracing;
+use playground_api::worker::Work;
 
 use super::{Shared, Slot};
 use crate::guard;
@@ -61,14 +62,16 @@ impl ModuleHandle {
 }
 
 /// The [`Host`] modules hold. It points at the runtime weakly: the runtime owns the modules,
-/// not the other way round.
+/// not the other way round; and, for a module's own handle, at the generation it was given
+/// to, which owns the workers it starts.
 pub(super) struct HostHandle {
     shared: Weak<Shared>,
+    owner: Option<Weak<Slot>>,
 }
 
 impl HostHandle {
-    pub(super) fn new(shared: Weak<Shared>) -> HostHandle {
-        HostHandle { shared }
+    pub(super) fn new(shared: Weak<Shared>, owner: Option<Weak<Slot>>) -> HostHandle {
+        HostHandle { shared, owner }
     }
 
     fn shared(&self) -> Result<Rc<Shared>, String> {
@@ -116,6 +119,15 @@ impl Host for HostHandle {
         self.shared()?.restart.set(true);
         tracing::info!("a restart was requested; it runs at the next safe point");
         Ok(())
+    }
+
+    fn spawn_worker(&self, name: &str, work: Work) -> Result<(), String> {
+        let Some(owner) = &self.owner else {
+            return Err(format!("the worker `{name}` has no module to belong to: only a module's host starts workers"));
+        };
+        let slot =
+            owner.upgrade().ok_or_else(|| format!("the module that asked for the worker `{name}` has stopped"))?;
+        slot.spawn_worker(name, work)
     }
 
     fn callee(&self, module: &str) -> Result<Rc<dyn Callee>, String> {

@@ -5,10 +5,13 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
 
 use module_rules::discover::ModuleSource;
 use playground_api::module::{Instance, ModuleDecl, VTable};
+use playground_api::tracing;
+use playground_api::worker::{Stop, Work};
 
 use crate::guard::{self, Failure};
 
@@ -38,13 +41,27 @@ pub(crate) struct Generation {
     pub(crate) built: Option<FileStamp>,
 }
 
-/// A module running one generation: the source it came from, its enabled features, and its
-/// instance, which [`Slot::stop`] takes out (handles to the slot then see it stopped).
+/// How long a worker has to return after its stop was requested before it is named as one
+/// that ignores it. A worker checking its [`Stop`] between units of work returns in
+/// milliseconds.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// A worker thread a module owns, as the loader keeps it: std types only (invariant 4).
+struct Worker {
+    name: String,
+    stop: Stop,
+    thread: JoinHandle<()>,
+}
+
+/// A module running one generation: the source it came from, its enabled features, its
+/// instance, which [`Slot::stop`] takes out (handles to the slot then see it stopped), and
+/// the workers it started.
 pub(crate) struct Slot {
     pub(crate) source: ModuleSource,
     pub(crate) features: BTreeSet<String>,
     pub(crate) generation: Generation,
     pub(crate) instance: RefCell<Option<Instance>>,
+    workers: RefCell<Vec<Worker>>,
 }
 
 impl Slot {
@@ -54,7 +71,62 @@ impl Slot {
         generation: Generation,
         instance: Instance,
     ) -> Slot {
-        Slot { source, features, generation, instance: RefCell::new(Some(instance)) }
+        Slot { source, features, generation, instance: RefCell::new(Some(instance)), workers: RefCell::new(Vec::new()) }
+    }
+
+    /// Starts a worker this generation owns, on a thread named `name`. Refused once the
+    /// instance is stopped: nobody would stop the worker then.
+    pub(crate) fn spawn_worker(&self, name: &str, work: Work) -> Result<(), String> {
+        if self.instance.try_borrow().map_or(true, |i| i.is_none()) {
+            return Err(format!("`{}` is stopping: it cannot start the worker `{name}`", self.id()));
+        }
+        let stop = Stop::new();
+        let given = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || work(given))
+            .map_err(|e| format!("`{}` cannot start the worker `{name}`: {e}", self.id()))?;
+        self.workers.borrow_mut().push(Worker { name: name.to_owned(), stop, thread });
+        Ok(())
+    }
+
+    /// The names of the workers still running.
+    pub(crate) fn worker_names(&self) -> Vec<String> {
+        self.workers.borrow().iter().filter(|w| !w.thread.is_finished()).map(|w| w.name.clone()).collect()
+    }
+
+    /// Asks every worker to stop and joins it; returns a warning for each that did not
+    /// return within [`STOP_GRACE`] (its thread is left running: a thread cannot be killed)
+    /// and for each that panicked.
+    fn stop_workers(&self) -> Vec<String> {
+        let workers = std::mem::take(&mut *self.workers.borrow_mut());
+        for worker in &workers {
+            worker.stop.request();
+        }
+        let deadline = Instant::now() + STOP_GRACE;
+        while Instant::now() < deadline && workers.iter().any(|w| !w.thread.is_finished()) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let id = self.id();
+        let mut warnings = Vec::new();
+        for worker in workers {
+            if !worker.thread.is_finished() {
+                warnings.push(format!(
+                    "`{id}`'s worker `{}` did not stop within {} s of its stop request: it still runs this \
+                     generation's code (check `Stop::requested` or wait with `Stop::sleep` in it)",
+                    worker.name,
+                    STOP_GRACE.as_secs()
+                ));
+                continue;
+            }
+            if worker.thread.join().is_err() {
+                warnings.push(format!("`{id}`'s worker `{}` panicked", worker.name));
+            }
+        }
+        for warning in &warnings {
+            tracing::warn!("{warning}");
+        }
+        warnings
     }
 
     pub(crate) fn id(&self) -> &str {
@@ -87,12 +159,14 @@ impl Slot {
         }
     }
 
-    /// Shuts the instance down and destroys it; returns warnings (a panicking `shutdown` or
-    /// `drop` does not stop the unload: its state was saved before). Stopping twice is a no-op.
+    /// Stops the instance's workers, shuts it down and destroys it; returns warnings (a
+    /// worker that does not stop, a panicking `shutdown` or `drop` does not stop the unload:
+    /// its state was saved before). Stopping twice is a no-op.
     pub(crate) fn stop(&self) -> Vec<String> {
         let Some(instance) = self.instance.borrow_mut().take() else { return Vec::new() };
         let (id, vtable) = (self.id(), self.vtable());
-        let mut warnings = Vec::new();
+        // Before `shutdown`: the module's last code then runs with no worker beside it.
+        let mut warnings = self.stop_workers();
         if let Err(e) = guard::run(|| (vtable.shutdown)(instance.as_ref())) {
             warnings.push(format!("`{id}` failed in shutdown: {e}"));
         }

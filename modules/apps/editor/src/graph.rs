@@ -706,6 +706,7 @@ mod tests {
             library: None,
             abi: None,
             last_error: last_error.map(str::to_owned),
+            workers: Vec::new(),
         }
     }
 
