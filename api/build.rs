@@ -1,7 +1,8 @@
 //! Computes the ABI fingerprint the api stamps into itself and into every module built against it.
 //!
 //! The fingerprint names what must match for a module's Rust-ABI vtable to be callable from
-//! this process: the compiler, the target, the profile and flags, the api's own sources, and
+//! this process: the compiler, the target, the profile and flags, the api's own sources, the
+//! features its dependencies are built with (the generated `workspace-hack/Cargo.toml`), and
 //! the locked versions of the api's dependency closure. It deliberately does not watch
 //! `Cargo.lock` for changes: a rerun build script makes cargo recompile the api, and a new
 //! module added to the workspace (which touches the lock) must not rebuild the immortal dylib.
@@ -93,11 +94,14 @@ fn main() {
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=Cargo.toml");
     println!("cargo:rerun-if-changed=build.rs");
+    // The features of the api's dependencies: a change there changes the api's symbols.
+    println!("cargo:rerun-if-changed=../workspace-hack/Cargo.toml");
 
     let mut files = Vec::new();
     files_below(&manifest_dir.join("src"), &mut files);
     files.push(manifest_dir.join("Cargo.toml"));
     files.push(manifest_dir.join("build.rs"));
+    files.push(manifest_dir.join("../workspace-hack/Cargo.toml"));
     files.sort();
     let mut sources = Fnv::new();
     for f in &files {

@@ -32,5 +32,11 @@ fi
 
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
+# cargo-hakari keeps workspace-hack/ (the features every build agrees on) up to date; the
+# check below and live edit's check of a changed Cargo.toml run it.
+if ! cargo hakari --version 2>/dev/null | grep -q "0.9.39"; then
+  cargo install cargo-hakari --version 0.9.39 --locked
+fi
+
 # The Python MCP client the MCP tests talk to (target/mcp-venv; needs PyPI).
 bash "$(dirname "${BASH_SOURCE[0]}")/mcp-venv.sh"

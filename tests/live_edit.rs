@@ -369,3 +369,61 @@ fn edits_of_the_loader_and_the_shell_ask_for_a_restart_not_a_reload() {
     assert!(message.contains("editor-shell/src/main.rs changed (the shell"), "{message}");
     // The next `LiveWorkspace::prepare` puts the workspace's sources back.
 }
+
+const COUNTER_CARGO: &str = "tests/fixtures/plugins/counter/Cargo.toml";
+
+/// The api library of the copy, as (length, modification time): whether a build rewrote it.
+fn api_library(live: &LiveWorkspace) -> (u64, std::time::SystemTime) {
+    let meta = std::fs::metadata(live.root.join("target/debug/libplayground_api.so")).expect("the api is built");
+    (meta.len(), meta.modified().expect("a modification time"))
+}
+
+#[test]
+fn a_plain_new_dependency_just_builds_and_reloads() {
+    let live = LiveWorkspace::prepare();
+    let api = api_library(&live);
+    let mut shell = live.shell();
+    shell.ok("call plugins/counter add 4");
+    // A crate from the registry that asks nothing new of the shared crates.
+    live.edit(COUNTER_CARGO, "[dependencies]", "[dependencies]\nitoa = \"1\"");
+    let events = shell.wait_for("reloaded", BUILD);
+    assert!(events.iter().all(|e| e["kind"] != "restart_needed"), "no restart for a plain crate: {events:?}");
+    assert_eq!(events.last().expect("reloaded")["record"]["outcome"]["kind"], "swapped");
+    assert_eq!(shell.ok("call plugins/counter get"), json!(4));
+    assert_eq!(api_library(&live), api, "the api was not rebuilt");
+    assert!(shell.quit());
+    // The next `LiveWorkspace::prepare` puts the counter's Cargo.toml back.
+}
+
+#[test]
+fn a_dependency_that_asks_shared_crates_for_more_is_explained_and_runs_after_a_restart() {
+    let live = LiveWorkspace::prepare();
+    let api = api_library(&live);
+    let mut shell = live.shell();
+    shell.ok("call plugins/counter add 5");
+
+    // serde_json is linked by the api; `preserve_order` is a feature the api does not use.
+    live.edit(
+        COUNTER_CARGO,
+        "[dependencies]",
+        "[dependencies]\nserde_json = { version = \"1\", features = [\"preserve_order\"] }",
+    );
+    let events = shell.wait_for("restart_needed", BUILD);
+    let message = events.last().expect("restart_needed")["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message.contains("plugins/counter"), "names the module: {message}");
+    assert!(message.contains("serde_json gains preserve_order"), "names the crate and the feature: {message}");
+    assert!(events.iter().all(|e| e["kind"] != "reloaded" && e["kind"] != "built"), "nothing built: {events:?}");
+    assert_eq!(api_library(&live), api, "the running api was not rebuilt under the editor");
+    assert_eq!(shell.ok("call plugins/counter get"), json!(5), "the running modules keep their state");
+
+    // The restart updates the shared crates' features, rebuilds the api and every module,
+    // and hands the states back: the module with its new dependency runs.
+    assert_eq!(shell.ok("restart"), json!("restarting"));
+    shell.expect_line_within("ready", Duration::from_secs(900));
+    assert_eq!(shell.ok("call plugins/counter get"), json!(5), "the state crossed the restart");
+    assert_eq!(shell.ok("build")["restart_needed"], json!(false));
+    let hack = std::fs::read_to_string(live.root.join("workspace-hack/Cargo.toml")).expect("the workspace-hack");
+    assert!(hack.contains("preserve_order"), "every build now asks for it:\n{hack}");
+    assert!(shell.quit());
+    // The next `LiveWorkspace::prepare` puts the workspace's files back and rebuilds.
+}

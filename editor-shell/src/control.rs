@@ -337,6 +337,16 @@ impl Control {
         runtime.set_build_status(status);
     }
 
+    /// Records a build the host ran itself that failed (the start-up build), with the
+    /// restart it asks for, if any.
+    pub(crate) fn note_failed_build(&mut self, runtime: &Runtime, failed: crate::workspace::BuildFailed) {
+        tracing::error!("{}", failed.message);
+        if let (Some(reason), Some(live)) = (failed.restart_needed, self.live.as_mut()) {
+            live.note_restart_needed(reason);
+        }
+        self.note_build(runtime, *failed.outcome);
+    }
+
     /// How soon the host must reach the safe point again without a wake (live edit's pending
     /// changes settle then).
     pub(crate) fn next_poll(&self) -> Option<Duration> {

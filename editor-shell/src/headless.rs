@@ -44,10 +44,7 @@ pub(crate) fn run(
     let mut control = Control::start(runtime, paths, options, &inbox)?;
     match built {
         Some(Ok(outcome)) => control.note_build(runtime, outcome),
-        Some(Err(failed)) => {
-            tracing::error!("{}", failed.message);
-            control.note_build(runtime, *failed.outcome);
-        }
+        Some(Err(failed)) => control.note_failed_build(runtime, failed),
         None => {}
     }
     control.announce_ready();

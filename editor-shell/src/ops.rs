@@ -123,7 +123,17 @@ impl<R> Dispatcher<R> {
         let (tx, rx) = channel();
         let (workspace, release) = (self.workspace.clone(), self.release);
         std::thread::spawn(move || {
-            let _ = tx.send(cargo::build(&workspace, &modules, &packages, release, |_| {}));
+            // A Cargo.toml that asks shared crates for more would rebuild the api under us.
+            let outcome = match cargo::shared_crates_veto(&workspace, &modules) {
+                Some(reason) => BuildOutcome {
+                    modules,
+                    packages,
+                    error: Some(format!("{reason}: send `restart` to rebuild the api and every module")),
+                    ..BuildOutcome::default()
+                },
+                None => cargo::build(&workspace, &modules, &packages, release, |_| {}),
+            };
+            let _ = tx.send(outcome);
         });
         rx
     }

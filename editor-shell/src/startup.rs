@@ -54,7 +54,7 @@ impl Startup {
             Err(TryRecvError::Disconnected) => {
                 let message = "the build thread ended without a result".to_owned();
                 let outcome = BuildOutcome { error: Some(message.clone()), ..BuildOutcome::default() };
-                Some(Err(BuildFailed { message, outcome: Box::new(outcome) }))
+                Some(Err(BuildFailed { message, outcome: Box::new(outcome), restart_needed: None }))
             }
         }
     }

@@ -238,9 +238,8 @@ impl eframe::App for Window<'_> {
                     match result {
                         Ok(outcome) => control.note_build(self.shell.runtime, outcome),
                         Err(failed) => {
-                            tracing::error!("{}", failed.message);
-                            control.note_build(self.shell.runtime, *failed.outcome);
-                            self.shell.build_error = Some(failed.message);
+                            self.shell.build_error = Some(failed.message.clone());
+                            control.note_failed_build(self.shell.runtime, failed);
                         }
                     }
                     *self.control = Some(control);

@@ -106,6 +106,9 @@ pub(crate) struct BuildFailed {
     pub(crate) message: String,
     /// Boxed: a failure travels through `Result`s, and the outcome is large.
     pub(crate) outcome: Box<BuildOutcome>,
+    /// Set when the build was not run because only a restart can take it (a dependency
+    /// asks shared crates for more): the sentence for the Restart offer.
+    pub(crate) restart_needed: Option<String>,
 }
 
 impl BuildPlan {
@@ -125,6 +128,30 @@ impl BuildPlan {
     /// Runs cargo, reporting crates done/total. The outcome (time, warnings) is what the
     /// editor shows of the build; a failure carries cargo's diagnostics.
     pub(crate) fn run(self, on_progress: impl FnMut(Progress)) -> Result<BuildOutcome, BuildFailed> {
+        if self.shell {
+            // A restart is how a module's new dependency reaches the api: the shared crates'
+            // features are brought up to date first, then the api, every module and the shell
+            // build with them.
+            if let Err(why) = cargo::update_shared_crates(&self.root) {
+                tracing::warn!("the shared crates' features were not updated: {why}");
+            }
+        }
+        if !self.shell
+            && let Some(reason) = cargo::shared_crates_veto(&self.root, &self.modules)
+        {
+            // The modules' older builds load; the editor offers the restart that builds them.
+            let outcome = BuildOutcome {
+                modules: self.modules.clone(),
+                packages: self.packages.clone(),
+                error: Some(reason.clone()),
+                ..BuildOutcome::default()
+            };
+            return Err(BuildFailed {
+                message: format!("{reason}; press Restart (or send `restart`) to build them"),
+                outcome: Box::new(outcome),
+                restart_needed: Some(reason),
+            });
+        }
         tracing::info!("building {} module(s)", self.packages.len());
         // Recorded as live edit records its own builds, so that the session's first edit of
         // a module this build compiled takes the rustc fast path too.
@@ -148,7 +175,7 @@ impl BuildPlan {
                 Err(message) => {
                     outcome.success = false;
                     outcome.error = Some(message.clone());
-                    Err(BuildFailed { message, outcome: Box::new(outcome) })
+                    Err(BuildFailed { message, outcome: Box::new(outcome), restart_needed: None })
                 }
             };
         }
@@ -161,7 +188,7 @@ impl BuildPlan {
             message.push('\n');
             message.push_str(error);
         }
-        Err(BuildFailed { message, outcome: Box::new(outcome) })
+        Err(BuildFailed { message, outcome: Box::new(outcome), restart_needed: None })
     }
 }
 

@@ -131,9 +131,17 @@ pub enum LiveEvent {
     RestartNeeded { reason: String },
 }
 
+/// How a build on the build thread ended.
+enum Finished {
+    Built(BuildOutcome),
+    /// Not built: the changes ask the shared crates for other features, which only a
+    /// restart's build may give the api. The sentence says which modules and crates.
+    NeedsRestart(String),
+}
+
 struct RunningBuild {
     modules: Vec<String>,
-    outcome: Receiver<BuildOutcome>,
+    outcome: Receiver<Finished>,
     progress: Receiver<Progress>,
 }
 
@@ -238,6 +246,13 @@ impl LiveEdit {
         }
     }
 
+    /// Says a restart is needed, and why, as live edit does for an edit of immortal code (the
+    /// host's start-up build, refused because a dependency asks shared crates for more).
+    pub fn note_restart_needed(&mut self, reason: String) {
+        self.status.restart_needed = true;
+        self.status.restart_reason = Some(reason);
+    }
+
     /// Takes `outcome` as the last build, as if live edit had run it (the host's start-up
     /// build): its errors show until the next good build.
     pub fn note_build(&mut self, outcome: BuildOutcome) {
@@ -335,11 +350,21 @@ impl LiveEdit {
         while let Ok(p) = build.progress.try_recv() {
             self.status.progress = Some((p.done, p.total));
         }
-        let Ok(outcome) = build.outcome.try_recv() else { return };
+        let Ok(finished) = build.outcome.try_recv() else { return };
         let modules = build.modules.clone();
         self.build = None;
         self.status.building.clear();
         self.status.progress = None;
+        let outcome = match finished {
+            Finished::Built(outcome) => outcome,
+            Finished::NeedsRestart(reason) => {
+                tracing::warn!("{reason}");
+                self.status.restart_needed = true;
+                self.status.restart_reason = Some(reason.clone());
+                events.push(LiveEvent::RestartNeeded { reason });
+                return;
+            }
+        };
         self.status.last = Some(outcome.clone());
         events.push(LiveEvent::Built(outcome.clone()));
         if !outcome.success {
@@ -392,7 +417,8 @@ impl LiveEdit {
         let fast = commands::fast_path(&graph, &present, self.needs_cargo, &known)
             .inspect_err(|why| tracing::debug!("building with cargo: {why}"))
             .ok();
-        self.needs_cargo = false;
+        // A changed Cargo.toml (or a new module) may ask shared crates for new features.
+        let check_shared = std::mem::take(&mut self.needs_cargo);
         let (outcome_tx, outcome) = channel();
         let (progress_tx, progress) = channel();
         let (workspace, release, modules) = (self.workspace.clone(), self.release, present.clone());
@@ -405,6 +431,11 @@ impl LiveEdit {
         }
         std::thread::spawn(move || {
             let started = Instant::now();
+            if check_shared && let Some(reason) = cargo::shared_crates_veto(&workspace, &modules) {
+                let _ = outcome_tx.send(Finished::NeedsRestart(reason));
+                wake();
+                return;
+            }
             if let Some(fast) = fast {
                 match rebuild_directly(&workspace, &modules, &packages, &fast, &inherited) {
                     Ok(outcome) => {
@@ -413,7 +444,7 @@ impl LiveEdit {
                             modules.join(", "),
                             outcome.duration_ms
                         );
-                        let _ = outcome_tx.send(outcome);
+                        let _ = outcome_tx.send(Finished::Built(outcome));
                         wake();
                         return;
                     }
@@ -446,7 +477,7 @@ impl LiveEdit {
                 rustc::save(&library_dir, &inputs, &known);
             }
             result.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-            let _ = outcome_tx.send(result);
+            let _ = outcome_tx.send(Finished::Built(result));
             wake();
         });
         self.builds += 1;

@@ -6,7 +6,7 @@
 //! a changed `Cargo.toml` or module folder, a contract (its dependents must rebuild), a
 //! module with no recorded command yet. [`fast_path`] decides, and says why not.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use crate::graph::Graph;
@@ -64,6 +64,57 @@ pub fn strip_ansi(text: &str) -> String {
 /// warnings the user can neither fix nor silence.
 pub fn is_own_package(package_id: &str) -> bool {
     package_id.starts_with("path+file://")
+}
+
+/// What a change of `workspace-hack/Cargo.toml` does to the shared crates, read from the diff
+/// `cargo hakari generate --diff` prints: one sentence per crate, e.g. `serde_json gains
+/// preserve_order`. Empty when the diff changes no dependency line.
+pub fn hack_changes(diff: &str) -> Vec<String> {
+    // Per crate: the features on the removed lines and on the added lines.
+    let mut changes: BTreeMap<String, (Option<BTreeSet<String>>, Option<BTreeSet<String>>)> = BTreeMap::new();
+    for line in diff.lines() {
+        let (added, entry) = match line.as_bytes().first() {
+            Some(b'+') if !line.starts_with("+++") => (true, &line[1..]),
+            Some(b'-') if !line.starts_with("---") => (false, &line[1..]),
+            _ => continue,
+        };
+        let Ok(table) = entry.parse::<toml::Table>() else { continue };
+        for (key, spec) in table {
+            let name = spec.get("package").and_then(toml::Value::as_str).map_or(key, str::to_owned);
+            let features: BTreeSet<String> = spec
+                .get("features")
+                .and_then(toml::Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f.as_str().map(str::to_owned))
+                .collect();
+            let sides = changes.entry(name).or_default();
+            let side = if added { &mut sides.1 } else { &mut sides.0 };
+            side.get_or_insert_with(BTreeSet::new).extend(features);
+        }
+    }
+    let list = |set: BTreeSet<&String>| set.into_iter().cloned().collect::<Vec<_>>().join(", ");
+    changes
+        .into_iter()
+        .filter_map(|(name, sides)| match sides {
+            (None, Some(added)) if added.is_empty() => Some(format!("{name} joins the shared crates")),
+            (None, Some(added)) => {
+                Some(format!("{name} joins the shared crates with {}", list(added.iter().collect())))
+            }
+            (Some(_), None) => Some(format!("{name} leaves the shared crates")),
+            (Some(old), Some(new)) => {
+                let gained = list(new.difference(&old).collect());
+                let lost = list(old.difference(&new).collect());
+                match (gained.is_empty(), lost.is_empty()) {
+                    (true, true) => None,
+                    (false, true) => Some(format!("{name} gains {gained}")),
+                    (true, false) => Some(format!("{name} loses {lost}")),
+                    (false, false) => Some(format!("{name} gains {gained} and loses {lost}")),
+                }
+            }
+            (None, None) => None,
+        })
+        .collect()
 }
 
 /// One module the fast path rebuilds: its crate name, recorded command and library.
@@ -140,6 +191,38 @@ mod tests {
         assert_eq!(parse_progress("    Building [=====>      ] 12/x: egui"), None);
         assert_eq!(parse_progress("   Compiling egui v0.36.2"), None);
         assert_eq!(strip_ansi("\u{1b}[0m\u{1b}[1m\u{1b}[38;5;9merror\u{1b}[0m: oops"), "error: oops");
+    }
+
+    #[test]
+    fn reads_what_a_new_dependency_asks_of_the_shared_crates() {
+        let diff = r#"info:
+--- original
++++ modified
+@@ -3,7 +3,7 @@
+ clap_builder = { version = "4", default-features = false, features = ["std"] }
+-serde_json = { version = "1", features = ["alloc", "unbounded_depth"] }
++serde_json = { version = "1", features = ["alloc", "preserve_order", "unbounded_depth"] }
+-memchr = { version = "2", features = ["libc"] }
++memchr = { version = "2" }
++tokio = { version = "1", features = ["net", "rt"] }
++syn-7b89eefb6aaa9bf3 = { package = "syn", version = "3", features = ["full"] }
+-syn-7b89eefb6aaa9bf3 = { package = "syn", version = "3", features = ["extra-traits"] }
+-once_cell = { version = "1" }
+ [build-dependencies]
+-serde_json = { version = "1", features = ["alloc", "unbounded_depth"] }
++serde_json = { version = "1", features = ["alloc", "preserve_order", "unbounded_depth"] }
+"#;
+        assert_eq!(
+            super::hack_changes(diff),
+            [
+                "memchr loses libc",
+                "once_cell leaves the shared crates",
+                "serde_json gains preserve_order",
+                "syn gains full and loses extra-traits",
+                "tokio joins the shared crates with net, rt",
+            ]
+        );
+        assert!(super::hack_changes("info: \n").is_empty());
     }
 
     #[test]

@@ -21,18 +21,19 @@ pub enum Immortal {
     Api,
     /// `module-loader/` and `module-rules/`: compiled into the shell.
     Loader,
-    /// The workspace's `Cargo.toml` or `.cargo/config.toml`: features and flags of every
-    /// crate, the api's included.
+    /// The workspace's `Cargo.toml`, `.cargo/config.toml` or `workspace-hack/`: features
+    /// and flags of every crate, the api's included.
     Workspace,
 }
 
 impl Immortal {
     /// The immortal crates' folders, relative to the workspace root.
-    pub const CRATES: [(&'static str, Immortal); 4] = [
+    pub const CRATES: [(&'static str, Immortal); 5] = [
         ("editor-shell", Immortal::Shell),
         ("api", Immortal::Api),
         ("module-loader", Immortal::Loader),
         ("module-rules", Immortal::Loader),
+        ("workspace-hack", Immortal::Workspace),
     ];
 
     /// The workspace-level files that shape every build, relative to the workspace root.
@@ -230,6 +231,7 @@ mod tests {
         check("editor-shell/src/window.rs", "restart: the shell (editor-shell/src/window.rs)");
         check("Cargo.toml", "restart: the workspace's build settings (Cargo.toml)");
         check(".cargo/config.toml", "restart: the workspace's build settings (.cargo/config.toml)");
+        check("workspace-hack/Cargo.toml", "restart: the workspace's build settings (workspace-hack/Cargo.toml)");
     }
 
     #[test]
@@ -271,6 +273,7 @@ mod tests {
                 "/w/api true",
                 "/w/module-loader true",
                 "/w/module-rules true",
+                "/w/workspace-hack true",
                 "/w false",
                 "/w/.cargo false",
             ]

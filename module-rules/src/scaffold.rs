@@ -96,7 +96,7 @@ pub fn create(modules_root: &Path, id: &str, description: &str) -> Result<Scaffo
         "[package]\nname = \"{package}\"\nversion = \"0.1.0\"\ndescription = {quoted_description}\n\
          edition.workspace = true\nrust-version.workspace = true\nlicense.workspace = true\n\
          publish.workspace = true\n\n[lib]\ncrate-type = [\"dylib\"]\n\n[dependencies]\n\
-         playground-api.workspace = true\n\n[lints]\nworkspace = true\n"
+         playground-api.workspace = true\nworkspace-hack.workspace = true\n\n[lints]\nworkspace = true\n"
     );
     let lib_rs = LIB_TEMPLATE
         .replace("{DESCRIPTION}", &description)

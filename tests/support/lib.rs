@@ -412,6 +412,8 @@ impl LiveWorkspace {
             "Cargo.toml",
             "Cargo.lock",
             ".cargo",
+            ".config",
+            "workspace-hack",
             "api",
             "module-rules",
             "module-loader",
