@@ -70,8 +70,10 @@ pub fn is_own_package(package_id: &str) -> bool {
 /// `cargo hakari generate --diff` prints: one sentence per crate, e.g. `serde_json gains
 /// preserve_order`. Empty when the diff changes no dependency line.
 pub fn hack_changes(diff: &str) -> Vec<String> {
-    // Per crate: the features on the removed lines and on the added lines.
-    let mut changes: BTreeMap<String, (Option<BTreeSet<String>>, Option<BTreeSet<String>>)> = BTreeMap::new();
+    /// The features of one crate on the diff's removed lines and on its added lines (`None`:
+    /// no such line).
+    type Sides = (Option<BTreeSet<String>>, Option<BTreeSet<String>>);
+    let mut changes: BTreeMap<String, Sides> = BTreeMap::new();
     for line in diff.lines() {
         let (added, entry) = match line.as_bytes().first() {
             Some(b'+') if !line.starts_with("+++") => (true, &line[1..]),
