@@ -41,6 +41,40 @@ fn wait(child: &Mutex<Child>) -> std::io::Result<ExitStatus> {
     }
 }
 
+/// Keeps `child` where [`stop_builds`] finds it, for as long as the returned handle lives.
+fn track(child: Child) -> Arc<Mutex<Child>> {
+    let child = Arc::new(Mutex::new(child));
+    let mut running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
+    running.retain(|c| c.strong_count() > 0);
+    running.push(Arc::downgrade(&child));
+    child
+}
+
+/// Runs a short cargo command (`cargo hakari ...`) to its end and returns its output, where
+/// [`stop_builds`] can stop it like a build.
+fn run_tracked(command: &mut Command) -> std::io::Result<std::process::Output> {
+    let mut child = command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    // Both pipes are read on threads, so neither fills up while the other is read.
+    let read = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = read(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let stderr = read(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let child = track(child);
+    let status = wait(&child)?;
+    Ok(std::process::Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
+}
+
 /// The cargo to run: the one that built us when run under cargo, else `cargo` on PATH.
 pub fn cargo_program() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
@@ -79,13 +113,13 @@ pub enum SharedCrates {
 /// that is, whether some crate's dependencies now ask shared crates for other features. `Err`
 /// when cargo-hakari cannot run (not installed: `bash scripts/install-deps.sh` installs it).
 pub fn check_shared_crates(workspace: &Path) -> Result<SharedCrates, String> {
-    let output = Command::new(cargo_program())
-        .current_dir(workspace)
-        .args(["hakari", "generate", "--diff"])
-        .env("CARGO_TERM_COLOR", "never")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run cargo hakari: {e}"))?;
+    let output = run_tracked(
+        Command::new(cargo_program())
+            .current_dir(workspace)
+            .args(["hakari", "generate", "--diff"])
+            .env("CARGO_TERM_COLOR", "never"),
+    )
+    .map_err(|e| format!("cannot run cargo hakari: {e}"))?;
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     match output.status.code() {
         Some(0) => Ok(SharedCrates::UpToDate),
@@ -129,11 +163,7 @@ pub fn shared_crates_veto(workspace: &Path, modules: &[String]) -> Option<String
 /// module's new dependency asks.
 pub fn update_shared_crates(workspace: &Path) -> Result<(), String> {
     for args in [["hakari", "generate"].as_slice(), ["hakari", "manage-deps", "-y"].as_slice()] {
-        let output = Command::new(cargo_program())
-            .current_dir(workspace)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
+        let output = run_tracked(Command::new(cargo_program()).current_dir(workspace).args(args))
             .map_err(|e| format!("cannot run cargo {}: {e}", args.join(" ")))?;
         if !output.status.success() {
             return Err(format!(
@@ -212,12 +242,7 @@ pub fn build_recording(
     let (progress_tx, progress_rx) = std::sync::mpsc::channel();
     let stderr = child.stderr.take();
     let stdout = child.stdout.take();
-    let child = Arc::new(Mutex::new(child));
-    {
-        let mut running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
-        running.retain(|c| c.strong_count() > 0);
-        running.push(Arc::downgrade(&child));
-    }
+    let child = track(child);
     let stderr_reader = std::thread::spawn(move || {
         let mut text = String::new();
         let Some(mut stderr) = stderr else { return text };
