@@ -85,7 +85,16 @@ fn free_port() -> u16 {
 
 #[test]
 fn a_client_over_http_on_loopback_with_the_host_check_on() {
-    let sandbox = Sandbox::demo();
+    // The demo, and the counter fixture, whose `hang` holds the main thread.
+    let sandbox = Sandbox::with(&[
+        "core/types",
+        "core/ecs",
+        "systems/ecs",
+        "plugins/movement",
+        "core/probe",
+        "systems/probe",
+        "plugins/counter",
+    ]);
     build_all();
     let addr = format!("127.0.0.1:{}", free_port());
     let mut shell = Command::new(profile_dir().join("playground"))
@@ -114,8 +123,14 @@ fn a_client_over_http_on_loopback_with_the_host_check_on() {
 
     // The line protocol still works beside MCP, and sees what the MCP client did.
     writeln!(stdin, "call systems/ecs count").expect("write");
-    line.clear();
-    stdout.read_line(&mut line).expect("read");
+    // Events (the watchdog's `stuck`, while the counter held the main thread) come first.
+    loop {
+        line.clear();
+        stdout.read_line(&mut line).expect("read");
+        if !line.starts_with("event ") {
+            break;
+        }
+    }
     writeln!(stdin, "quit").expect("write");
     let exited = wait(&mut shell, Duration::from_secs(30));
     assert_passed("HTTP", &output);

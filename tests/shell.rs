@@ -130,3 +130,19 @@ fn quitting_in_the_middle_of_a_build_stops_it() {
     let state = process_state(&pid);
     assert!(matches!(state, None | Some('Z')), "the build outlived the editor: {state:?}");
 }
+
+#[test]
+fn a_module_that_holds_the_main_thread_is_named_while_it_does() {
+    let sandbox = Sandbox::fixtures();
+    let mut shell = sandbox.shell();
+    // Answered after 3.6 s; the watchdog speaks from its own thread after 3.
+    assert_eq!(shell.ok("call plugins/counter hang 3600"), json!(null));
+    let events = shell.wait_for("stuck", std::time::Duration::from_secs(5));
+    let stuck = events.last().expect("stuck");
+    assert_eq!(stuck["module"], "plugins/counter");
+    assert_eq!(stuck["step"], "call");
+    let message = stuck["message"].as_str().unwrap_or_default();
+    assert!(message.contains("`plugins/counter` has been in `call` for"), "{message}");
+    assert_eq!(shell.ok("call plugins/counter add 1"), json!(1), "it answers again once the module returns");
+    assert!(shell.quit());
+}

@@ -76,6 +76,18 @@ impl Controllers {
         let mcp = options.mcp.as_ref().map(|transport| mcp::start(transport, inbox.clone())).transpose()?;
         if options.lines() {
             lines::start(input, inbox.clone());
+            // Said from the watchdog's thread: the main thread, which prints everything else,
+            // is the one that is stuck.
+            module_loader::watchdog::on_stuck(|running| {
+                let event = serde_json::json!({
+                    "kind": "stuck",
+                    "module": &*running.module,
+                    "step": running.step,
+                    "seconds": running.since.elapsed().as_secs_f64(),
+                    "message": running.describe(),
+                });
+                print(&format!("event {event}\n"));
+            });
         }
         Ok(Controllers { mcp })
     }

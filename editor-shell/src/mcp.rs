@@ -38,6 +38,9 @@ pub(crate) enum Transport {
     Http { addr: SocketAddr, remote: bool },
 }
 
+/// How often a waiting tool call looks whether a module holds the main thread.
+const STUCK_POLL: Duration = Duration::from_secs(1);
+
 const INSTRUCTIONS: &str = "Playground is a live-coding editor whose code is hot-reloadable Rust modules \
 (`<layer>/<name>` ids; layers: core contracts, systems, plugins, apps). Start with `module.list`. \
 `module.create` scaffolds, builds and loads a new module; edit its files (paths in the answer), then \
@@ -95,7 +98,23 @@ impl Tools {
         self.inbox
             .send(Message::Request { op, reply })
             .map_err(|_| McpError::internal_error("the editor has stopped", None))?;
-        match answer.await {
+        let mut answer = answer;
+        // A build may take minutes; a module holding the main thread is said at once.
+        let answer = loop {
+            match tokio::time::timeout(STUCK_POLL, &mut answer).await {
+                Ok(answer) => break answer,
+                Err(_) => {
+                    if let Some(running) = module_loader::watchdog::stuck() {
+                        return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
+                            "{}; this request stays queued and still runs when it returns, but its answer will \
+                             not reach you",
+                            running.describe()
+                        ))]));
+                    }
+                }
+            }
+        };
+        match answer {
             Ok(Ok(Json(text))) => Ok(CallToolResult::success(vec![ContentBlock::text(text)])),
             Ok(Err(message)) => Ok(CallToolResult::error(vec![ContentBlock::text(message)])),
             Err(_) => Err(McpError::internal_error("the editor stopped before answering", None)),

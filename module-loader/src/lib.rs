@@ -8,6 +8,7 @@
 //! - [`cargo`] builds module crates; [`live`] watches the workspace and swaps rebuilt
 //!   modules in at the safe point; [`rustc`] is its fast path, re-running the rustc command
 //!   cargo used last time when only a module's own sources changed.
+//! - [`watchdog`] names a module that holds the main thread too long.
 //!
 //! The loader knows nothing about windows or the editor: it is driven by the shell (or a
 //! test) through [`Runtime`], at safe points the shell chooses. Its one egui type is the
@@ -19,6 +20,7 @@ pub mod library;
 pub mod live;
 pub mod runtime;
 pub mod rustc;
+pub mod watchdog;
 
 pub use module_rules::{Error, Graph, Result, discover, graph, manifest, scaffold};
 pub use runtime::{Config, LoadReport, ModuleHandle, Removal, Runtime};

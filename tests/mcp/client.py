@@ -187,6 +187,17 @@ async def http_session(url):
             )
             check(entity == 3, f"spawn: {entity}")
             check(await ok(session, "module.call", {"id": "systems/ecs", "method": "count"}) == 4, "count")
+            # A module that holds the editor's main thread is named while it does, not waited
+            # for in silence (the counter fixture sleeps 4.5 s; the watchdog speaks after 3).
+            await err(
+                session,
+                "module.call",
+                {"id": "plugins/counter", "method": "hang", "args": 4500},
+                "`plugins/counter` has been in `call` for",
+                "still runs when it returns",
+            )
+            await asyncio.sleep(2)  # the hang ends; the editor answers again
+            check(await ok(session, "module.call", {"id": "plugins/counter", "method": "add", "args": 2}) == 2, "add")
 
     # rmcp's Host check (DNS rebinding) is on: a foreign Host header is refused.
     headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}

@@ -5,6 +5,7 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -14,6 +15,7 @@ use playground_api::tracing;
 use playground_api::worker::{Stop, Work};
 
 use crate::guard::{self, Failure};
+use crate::watchdog;
 
 /// Identifies a build of a library file, to tell whether it changed since it was loaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +59,8 @@ struct Worker {
 /// instance, which [`Slot::stop`] takes out (handles to the slot then see it stopped), and
 /// the workers it started.
 pub(crate) struct Slot {
+    /// The module's id, shared with the watchdog's marks.
+    module: Arc<str>,
     pub(crate) source: ModuleSource,
     pub(crate) features: BTreeSet<String>,
     pub(crate) generation: Generation,
@@ -71,7 +75,14 @@ impl Slot {
         generation: Generation,
         instance: Instance,
     ) -> Slot {
-        Slot { source, features, generation, instance: RefCell::new(Some(instance)), workers: RefCell::new(Vec::new()) }
+        Slot {
+            module: Arc::from(source.id()),
+            source,
+            features,
+            generation,
+            instance: RefCell::new(Some(instance)),
+            workers: RefCell::new(Vec::new()),
+        }
     }
 
     /// Starts a worker this generation owns, on a thread named `name`. Refused once the
@@ -137,22 +148,25 @@ impl Slot {
         &self.generation.decl.vtable
     }
 
-    /// Runs module code on this generation's instance, with panics caught: the one place
-    /// that borrows an instance and calls into its vtable (but for the generic call's hot
-    /// path in `ModuleHandle`, budgeted in nanoseconds). `None` once the instance is stopped.
+    /// Runs module code (`step`, for the watchdog) on this generation's instance, with panics
+    /// caught: the one place that borrows an instance and calls into its vtable (but for the
+    /// generic call's hot path in `ModuleHandle`, budgeted in nanoseconds). `None` once the
+    /// instance is stopped.
     pub(crate) fn invoke<T>(
         &self,
+        step: &'static str,
         f: impl FnOnce(&'static VTable, &dyn Any) -> Result<T, String>,
     ) -> Option<Result<T, Failure>> {
         let instance = self.instance.try_borrow().ok()?;
         let instance = instance.as_ref()?;
         let vtable = self.vtable();
+        let _running = watchdog::enter(&self.module, step);
         Some(guard::run(|| f(vtable, instance.as_ref())))
     }
 
     /// The instance's state, as `save_state` encodes it.
     pub(crate) fn save(&self) -> Result<Vec<u8>, String> {
-        match self.invoke(|v, i| (v.save_state)(i)) {
+        match self.invoke("save_state", |v, i| (v.save_state)(i)) {
             Some(Ok(bytes)) => Ok(bytes),
             Some(Err(e)) => Err(format!("`{}` could not save its state: {e}", self.id())),
             None => Err(format!("`{}` is stopped", self.id())),
@@ -167,7 +181,10 @@ impl Slot {
         let (id, vtable) = (self.id(), self.vtable());
         // Before `shutdown`: the module's last code then runs with no worker beside it.
         let mut warnings = self.stop_workers();
-        if let Err(e) = guard::run(|| (vtable.shutdown)(instance.as_ref())) {
+        let running = watchdog::enter(&self.module, "shutdown");
+        let shut = guard::run(|| (vtable.shutdown)(instance.as_ref()));
+        drop(running);
+        if let Err(e) = shut {
             warnings.push(format!("`{id}` failed in shutdown: {e}"));
         }
         if let Err(e) = guard::catch(|| (vtable.destroy)(instance)) {

@@ -23,7 +23,7 @@ impl Runtime {
     /// from module code.
     pub fn ui(&self, id: &str, ui: &mut egui::Ui) -> Result<()> {
         let slot = self.shared.slot(id)?;
-        match slot.invoke(|v, i| (v.ui)(i, ui)) {
+        match slot.invoke("ui", |v, i| (v.ui)(i, ui)) {
             Some(Err(e)) => {
                 let message = format!("`{id}` failed in ui: {e}");
                 self.shared.note_error(id, &message);
