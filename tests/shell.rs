@@ -146,3 +146,86 @@ fn a_module_that_holds_the_main_thread_is_named_while_it_does() {
     assert_eq!(shell.ok("call plugins/counter add 1"), json!(1), "it answers again once the module returns");
     assert!(shell.quit());
 }
+
+/// Copies the built `playground` (the launcher) and `playground-shell` into `dir`, with
+/// another dylib where the api library should be: the mismatch a feature change, a `git
+/// pull` or a half-finished build leaves, made for real.
+fn binaries_with_a_wrong_api(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir).expect("a folder for the binaries");
+    for binary in ["playground", "playground-shell"] {
+        std::fs::copy(profile_dir().join(binary), dir.join(binary)).expect("copy a binary");
+    }
+    let wrong = playground_tests::built_library("fx_not_a_module");
+    std::fs::copy(wrong, dir.join("libplayground_api.so")).expect("put another library in the api's place");
+}
+
+#[test]
+fn a_mismatched_api_library_is_explained_instead_of_a_linker_death() {
+    build_all();
+    let sandbox = Sandbox::fixtures();
+    let alone = sandbox.path().join("alone");
+    binaries_with_a_wrong_api(&alone);
+
+    // The shell alone dies in the dynamic linker, before `main`: what a user saw before.
+    // (Without the test's LD_LIBRARY_PATH, which would find the right library elsewhere.)
+    let shell = Command::new(alone.join("playground-shell"))
+        .arg("--headless")
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .expect("run the shell");
+    assert!(String::from_utf8_lossy(&shell.stderr).contains("symbol lookup error"), "{shell:?}");
+
+    // The launcher says why and what to do: no workspace here to rebuild in.
+    let output = Command::new(alone.join("playground"))
+        .arg("--headless")
+        .current_dir(&alone)
+        .env_remove("LD_LIBRARY_PATH")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run the launcher");
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(said.contains("the shell does not start with the api library beside it"), "{said}");
+    assert!(said.contains("libplayground_api.so"), "names the library: {said}");
+    assert!(said.contains("Run `cargo build -p editor-shell`"), "names the command: {said}");
+}
+
+#[test]
+fn a_mismatched_api_library_in_a_workspace_is_rebuilt_and_the_editor_starts() {
+    build_all();
+    let sandbox = Sandbox::fixtures();
+    let root = sandbox.path().join("workspace");
+    let bin = root.join("target/debug");
+    binaries_with_a_wrong_api(&bin);
+    std::fs::create_dir_all(root.join("modules")).expect("a modules folder");
+    std::fs::write(root.join("Cargo.toml"), "[workspace]\n").expect("a workspace manifest");
+    // A stand-in for cargo that does what the real rebuild's outcome is (the api library
+    // that matches the shell, back in place) in a moment instead of minutes.
+    let cargo = sandbox.path().join("cargo");
+    std::fs::write(
+        &cargo,
+        format!(
+            "#!/bin/sh\necho \"$@\" > '{}'\ncp '{}' '{}'\n",
+            sandbox.path().join("cargo-args").display(),
+            profile_dir().join("libplayground_api.so").display(),
+            bin.join("libplayground_api.so").display()
+        ),
+    )
+    .expect("write the stand-in cargo");
+    std::fs::set_permissions(&cargo, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("make it runnable");
+
+    let mut command = Command::new(bin.join("playground"));
+    command
+        .args(["--headless", "--no-build", "--no-watch", "--modules"])
+        .arg(&sandbox.modules)
+        .arg("--library-dir")
+        .arg(&sandbox.libs)
+        .current_dir(&root)
+        .env_remove("LD_LIBRARY_PATH")
+        .env("CARGO", &cargo);
+    let mut shell = Shell::spawn(command);
+    let args = std::fs::read_to_string(sandbox.path().join("cargo-args")).expect("cargo ran");
+    assert_eq!(args.trim(), "build -p editor-shell", "the launcher rebuilt the shell");
+    assert_eq!(shell.ok("call plugins/counter add 2"), json!(2), "and the editor runs");
+    assert!(shell.quit());
+}

@@ -76,6 +76,10 @@ struct Cli {
     /// can create and run code in this editor.
     #[arg(long, requires = "mcp_http")]
     mcp_allow_remote: bool,
+    /// Check that the api library this process runs with is the one it was built against,
+    /// and exit (the launcher's probe).
+    #[arg(long, hide = true)]
+    check_api: bool,
     /// Load the module states a restarting shell saved in this file.
     #[arg(long, value_name = "FILE")]
     restore_state: Option<PathBuf>,
@@ -113,6 +117,9 @@ fn init_logging() {
 
 fn run(cli: Cli) -> Result<(), String> {
     abi::check_running(&abi::STAMP)?;
+    if cli.check_api {
+        return Ok(());
+    }
     let paths = workspace::Paths::find(cli.root.as_deref(), cli.modules, cli.library_dir)?;
     let runtime = Runtime::new(paths.loader_config());
     match cli.command {
