@@ -85,3 +85,24 @@ fn only_a_module_starts_workers() {
     let refused = runtime.host().spawn_worker("orphan", Box::new(|_| {})).expect_err("the shell's host has no module");
     assert!(refused.contains("only a module's host starts workers"), "{refused}");
 }
+
+#[test]
+fn a_bare_thread_a_module_leaves_behind_is_named() {
+    // Through the real binary: the counter fixture reads its faults from the file the
+    // shell's environment names.
+    let sandbox = Sandbox::fixtures();
+    let mut shell = sandbox.shell();
+    shell.ok("call plugins/counter add 6");
+    // The next generation starts a bare `std::thread` in `initialize`.
+    sandbox.set_faults("bare_thread");
+    sandbox.touch_library("plugins/counter");
+    assert_eq!(shell.ok("reload plugins/counter")["outcome"]["kind"], "swapped");
+    // Reloading it again stops that generation, whose thread runs on.
+    sandbox.touch_library("plugins/counter");
+    let record = shell.ok("reload plugins/counter");
+    assert_eq!(record["outcome"]["kind"], "swapped", "the reload goes on");
+    let warnings = record["warnings"].to_string();
+    assert!(warnings.contains("`plugins/counter` left 1 thread(s) running after it stopped"), "{warnings}");
+    assert_eq!(shell.ok("call plugins/counter get"), json!(6), "the state crossed both reloads");
+    assert!(shell.quit());
+}

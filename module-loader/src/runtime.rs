@@ -623,6 +623,8 @@ impl Shared {
             return Ok((0, 0));
         };
         let init_started = Instant::now();
+        // Threads that appear while its code starts are its own (see `Slot::left_threads`).
+        let threads_before = slot::threads();
         let slot = self.initialize(graph, source, generation)?;
         let init_us = micros(init_started);
         let restore_started = Instant::now();
@@ -630,6 +632,7 @@ impl Shared {
             Self::restore(&slot, bytes)?;
         }
         let restore_us = micros(restore_started);
+        slot.note_started_threads(&threads_before);
         self.set_life(id, Life::Running(slot));
         Ok((init_us, restore_us))
     }

@@ -66,6 +66,16 @@ pub(crate) struct Slot {
     pub(crate) generation: Generation,
     pub(crate) instance: RefCell<Option<Instance>>,
     workers: RefCell<Vec<Worker>>,
+    /// Threads that appeared while this generation started (create, initialize, restore):
+    /// its own, started some other way than a worker. Checked when it stops.
+    started_threads: RefCell<BTreeSet<u32>>,
+}
+
+/// The ids of this process's threads alive now.
+pub(crate) fn threads() -> BTreeSet<u32> {
+    std::fs::read_dir("/proc/self/task")
+        .map(|tasks| tasks.flatten().filter_map(|t| t.file_name().to_str()?.parse().ok()).collect())
+        .unwrap_or_default()
 }
 
 impl Slot {
@@ -82,6 +92,51 @@ impl Slot {
             generation,
             instance: RefCell::new(Some(instance)),
             workers: RefCell::new(Vec::new()),
+            started_threads: RefCell::new(BTreeSet::new()),
+        }
+    }
+
+    /// Notes the threads that appeared since `before` (taken before this generation's
+    /// `create`) that carry this thread's name: a thread started without a name takes the
+    /// name of the thread that started it, and this one ran the module's code. Its workers
+    /// are named, and so are the loader's own threads; a thread another thread started at
+    /// the same moment has that thread's name.
+    pub(crate) fn note_started_threads(&self, before: &BTreeSet<u32>) {
+        let name = |path: &str| std::fs::read_to_string(path).unwrap_or_default().trim_end().to_owned();
+        let mine = name("/proc/thread-self/comm");
+        let started = threads()
+            .difference(before)
+            .copied()
+            .filter(|tid| name(&format!("/proc/self/task/{tid}/comm")) == mine)
+            .collect();
+        *self.started_threads.borrow_mut() = started;
+    }
+
+    /// A warning if threads this generation started on its own outlive it (a moment's grace
+    /// given): they run its code past its reload.
+    fn left_threads(&self) -> Option<String> {
+        let started = std::mem::take(&mut *self.started_threads.borrow_mut());
+        if started.is_empty() {
+            return None;
+        }
+        let deadline = Instant::now() + Duration::from_millis(500);
+        loop {
+            let alive: Vec<u32> = started.intersection(&threads()).copied().collect();
+            if alive.is_empty() {
+                return None;
+            }
+            if Instant::now() >= deadline {
+                let warning = format!(
+                    "`{}` left {} thread(s) running after it stopped (started with `std::thread` in create, \
+                     initialize or restore_state?): they still run this generation's code; start them with \
+                     `ctx.spawn_worker` so they stop with the module",
+                    self.id(),
+                    alive.len()
+                );
+                tracing::warn!("{warning}");
+                return Some(warning);
+            }
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 
@@ -190,6 +245,7 @@ impl Slot {
         if let Err(e) = guard::catch(|| (vtable.destroy)(instance)) {
             warnings.push(format!("`{id}` failed while being destroyed: {e}"));
         }
+        warnings.extend(self.left_threads());
         warnings
     }
 }
