@@ -79,12 +79,20 @@ fn main() {
         ("apps/editor", &["apps/editor"]),
     ];
     let mut samples = vec![sample(0)];
+    // Resident memory each kind of reload added, after the first 100 reloads (warm-up).
+    let mut by_kind = [(0i64, 0usize); 3];
     for i in 1..=reloads {
-        let (id, rebuilt) = kinds[i % kinds.len()];
+        let kind = i % kinds.len();
+        let (id, rebuilt) = kinds[kind];
         for module in rebuilt {
             sandbox.touch_library(module);
         }
+        let before = resident_kb();
         let record = runtime.reload(id).expect("the reload runs");
+        if i > 100 {
+            by_kind[kind].0 += resident_kb() as i64 - before as i64;
+            by_kind[kind].1 += 1;
+        }
         assert_eq!(record.outcome, ReloadOutcome::Swapped, "reload {i} of {id}");
         assert_eq!(call(&runtime, "plugins/counter", "checksum", json!(null)), Ok(checksum.clone()), "reload {i}");
         assert_eq!(call(&runtime, "systems/probe", "total", json!(null)), Ok(json!(9)), "reload {i}");
@@ -111,6 +119,19 @@ fn main() {
         last.resident_kb.saturating_sub(warm.resident_kb) as f64 / span as f64,
         (last.libraries - warm.libraries) as f64 / span as f64
     );
+    for ((id, rebuilt), (kb, count)) in kinds.iter().zip(by_kind) {
+        let sizes: Vec<String> = rebuilt
+            .iter()
+            .map(|m| {
+                format!("{} {:.1} MB", m, std::fs::metadata(sandbox.library(m)).map_or(0, |m| m.len()) as f64 / 1e6)
+            })
+            .collect();
+        println!(
+            "reload of {id} (new libraries: {}): {:.1} kB per reload over {count}",
+            sizes.join(", "),
+            kb as f64 / count.max(1) as f64
+        );
+    }
     println!(
         "descriptors: {} -> {} ({}); threads: {} -> {} ({})",
         samples[0].fds,
