@@ -110,6 +110,85 @@ fn open_checked(path: &Path, source: &Path) -> Result<Opened> {
     Ok(Opened { decl })
 }
 
+/// Generation copies waiting for [`page_out`], and how many are queued or in progress.
+static PAGE_OUTS: Mutex<Option<std::sync::mpsc::Sender<PathBuf>>> = Mutex::new(None);
+static PAGE_OUTS_PENDING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Starts the thread that pages out replaced generations, once per process: writing an
+/// old copy out takes milliseconds, which a reload's frame must not wait for.
+pub(crate) fn start_page_out() {
+    let mut queue = PAGE_OUTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if queue.is_some() {
+        return;
+    }
+    let (send, copies) = std::sync::mpsc::channel::<PathBuf>();
+    let started = std::thread::Builder::new().name("page-out".to_owned()).spawn(move || {
+        for copy in copies {
+            page_out(&copy);
+            PAGE_OUTS_PENDING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    if started.is_ok() {
+        *queue = Some(send);
+    }
+}
+
+/// Queues `copy` for [`page_out`] on its thread (or does nothing if that thread is not
+/// running: the pages then just stay resident).
+pub(crate) fn queue_page_out(copy: PathBuf) {
+    let queue = PAGE_OUTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(send) = queue.as_ref() {
+        PAGE_OUTS_PENDING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if send.send(copy).is_err() {
+            PAGE_OUTS_PENDING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+/// How many replaced generations are queued for [`page_out`] or being paged out: a bench
+/// waits for none before it measures.
+pub fn pending_page_outs() -> usize {
+    PAGE_OUTS_PENDING.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Tells the kernel it may take back the memory of a generation copy whose module was
+/// replaced by a newer one: its text, read-only data and relocated pages stay mapped
+/// (libraries are never closed, invariant 1) but are not needed while nothing runs them.
+/// `MADV_PAGEOUT` is a reclaim hint that keeps every page's contents: a file page is read
+/// back from the copy, an anonymous one (relocations) is kept or swapped, so a thread or a
+/// destructor still in old code later finds it intact. Returns the bytes advised.
+pub fn page_out(copy: &Path) -> usize {
+    // The copy was written moments before it was mapped, so its pages are still dirty in the
+    // page cache, and reclaim passes dirty pages by: write them out first.
+    let _ = std::fs::File::open(copy).and_then(|file| file.sync_data());
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else { return 0 };
+    let path = copy.to_string_lossy();
+    let mut advised = 0;
+    for line in maps.lines() {
+        // `start-end perms offset dev inode path`, the path last (` (deleted)` once removed).
+        let mut fields = line.split_whitespace();
+        let range = fields.next().unwrap_or_default();
+        let mapped = fields.nth(4).unwrap_or_default();
+        if mapped != path {
+            continue;
+        }
+        let Some((start, end)) = range.split_once('-') else { continue };
+        let (Ok(start), Ok(end)) = (usize::from_str_radix(start, 16), usize::from_str_radix(end, 16)) else {
+            continue;
+        };
+        // SAFETY: `start..end` is a mapping of this process (read from its own maps) that
+        // stays mapped (libraries are never closed); `MADV_PAGEOUT` only asks the kernel to
+        // reclaim its pages and never changes what reading them returns, so no reference
+        // into it is invalidated. A failure (an old kernel) leaves everything as it was.
+        #[allow(unsafe_code, reason = "madvise: one of the two audited unsafe sites")]
+        let done = unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_PAGEOUT) };
+        if done == 0 {
+            advised += end - start;
+        }
+    }
+    advised
+}
+
 /// An error and its chain of causes, as one line (libloading keeps dlerror's text in
 /// `source()`).
 fn with_causes(error: &dyn std::error::Error) -> String {

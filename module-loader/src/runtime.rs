@@ -167,6 +167,7 @@ impl Runtime {
     pub fn new(config: Config) -> Runtime {
         guard::install_hook();
         crate::watchdog::start();
+        library::start_page_out();
         let shared = Rc::new_cyclic(|me| Shared {
             config,
             me: me.clone(),

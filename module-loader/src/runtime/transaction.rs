@@ -195,11 +195,23 @@ impl<'a> Transaction<'a> {
         Ok(())
     }
 
-    /// Phase 6, on success: the new graph is the running one; the chain's errors are history.
+    /// Phase 6, on success: the new graph is the running one; the chain's errors are history;
+    /// the memory of each replaced generation may go back to the kernel.
     fn commit(&mut self, graph: Graph) {
         *self.shared.graph.borrow_mut() = Some(graph);
+        let mut replaced: Vec<std::path::PathBuf> = Vec::new();
         for module in &self.chain {
             self.shared.clear_error(module);
+            let old = self.before.get(module).cloned().flatten();
+            let Some(old) = old.as_ref().and_then(Life::slot) else { continue };
+            let new = self.shared.life(module).and_then(|life| life.slot().map(|s| s.generation.path.clone()));
+            if new.as_ref() != Some(&old.generation.path) {
+                replaced.push(old.generation.path.clone());
+            }
+        }
+        // Off the frame: writing the old copies out takes milliseconds.
+        for path in replaced {
+            crate::library::queue_page_out(path);
         }
     }
 
