@@ -7,7 +7,7 @@ use playground_api::host::ReloadOutcome;
 use playground_api::serde_json::json;
 use playground_tests::{Sandbox, call};
 
-/// The names of this process's threads that are alive now.
+/// How many of this process's threads named `name` are alive now.
 fn threads_named(name: &str) -> usize {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0 };
     tasks
@@ -29,23 +29,34 @@ fn wait_for_counts(runtime: &module_loader::Runtime) -> u64 {
     }
 }
 
+/// The fixtures, loaded in-process.
+fn loaded_fixtures() -> (Sandbox, module_loader::Runtime) {
+    let sandbox = Sandbox::fixtures();
+    let runtime = sandbox.runtime();
+    runtime.load_all().expect("the fixtures load");
+    (sandbox, runtime)
+}
+
+/// Reloads the counter from a fresh copy of its library, as after a rebuild.
+fn reload_counter(sandbox: &Sandbox, runtime: &module_loader::Runtime) -> playground_api::host::ReloadRecord {
+    sandbox.touch_library("plugins/counter");
+    runtime.reload("plugins/counter").expect("the reload runs")
+}
+
 fn workers_of(runtime: &module_loader::Runtime, id: &str) -> Vec<String> {
     runtime.modules().into_iter().find(|m| m.id == id).map(|m| m.workers).unwrap_or_default()
 }
 
 #[test]
 fn a_worker_stops_and_is_joined_when_its_module_reloads() {
-    let sandbox = Sandbox::fixtures();
-    let runtime = sandbox.runtime();
-    runtime.load_all().expect("the fixtures load");
+    let (sandbox, runtime) = loaded_fixtures();
     call(&runtime, "plugins/counter", "add", json!(7)).expect("add");
     call(&runtime, "plugins/counter", "start_worker", json!(null)).expect("the worker starts");
     assert!(wait_for_counts(&runtime) > 0, "the worker runs");
     assert_eq!(workers_of(&runtime, "plugins/counter"), ["counter-ticker"], "inspect names it");
     assert_eq!(threads_named("counter-ticker"), 1);
 
-    sandbox.touch_library("plugins/counter");
-    let record = runtime.reload("plugins/counter").expect("the reload runs");
+    let record = reload_counter(&sandbox, &runtime);
     assert_eq!(record.outcome, ReloadOutcome::Swapped);
     assert!(record.warnings.is_empty(), "a worker that listens stops quietly: {:?}", record.warnings);
     assert_eq!(threads_named("counter-ticker"), 0, "no thread runs the old generation's code");
@@ -55,14 +66,11 @@ fn a_worker_stops_and_is_joined_when_its_module_reloads() {
 
 #[test]
 fn a_worker_that_ignores_its_stop_request_is_named_and_the_reload_goes_on() {
-    let sandbox = Sandbox::fixtures();
-    let runtime = sandbox.runtime();
-    runtime.load_all().expect("the fixtures load");
+    let (sandbox, runtime) = loaded_fixtures();
     call(&runtime, "plugins/counter", "add", json!(3)).expect("add");
     call(&runtime, "plugins/counter", "start_stubborn", json!(null)).expect("the worker starts");
 
-    sandbox.touch_library("plugins/counter");
-    let record = runtime.reload("plugins/counter").expect("the reload runs");
+    let record = reload_counter(&sandbox, &runtime);
     assert_eq!(record.outcome, ReloadOutcome::Swapped, "a stubborn worker does not block the fix");
     assert!(
         record
@@ -79,9 +87,7 @@ fn a_worker_that_ignores_its_stop_request_is_named_and_the_reload_goes_on() {
 
 #[test]
 fn only_a_module_starts_workers() {
-    let sandbox = Sandbox::fixtures();
-    let runtime = sandbox.runtime();
-    runtime.load_all().expect("the fixtures load");
+    let (_sandbox, runtime) = loaded_fixtures();
     let refused = runtime.host().spawn_worker("orphan", Box::new(|_| {})).expect_err("the shell's host has no module");
     assert!(refused.contains("only a module's host starts workers"), "{refused}");
 }

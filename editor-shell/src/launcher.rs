@@ -21,20 +21,15 @@ const SHELL: &str = "playground-shell";
 /// The command that rebuilds it, for the message.
 const REBUILD: &str = "cargo build -p editor-shell";
 
-/// Whether `dir` is the Playground workspace (as the shell finds it).
-fn looks_like_workspace(dir: &Path) -> bool {
-    dir.join("modules").is_dir() && dir.join("Cargo.toml").is_file()
-}
+mod root;
 
-/// The workspace: from `--root` if given, else up from the current folder, then up from
-/// this binary's folder.
+/// The workspace: from `--root` if given, else as the shell finds it.
 fn find_workspace(args: &[OsString], exe_dir: &Path) -> Option<PathBuf> {
     let root = args.iter().position(|a| a == "--root").and_then(|at| args.get(at + 1)).map(PathBuf::from);
-    if let Some(root) = root {
-        return looks_like_workspace(&root).then_some(root);
+    match root {
+        Some(root) => root::looks_like_workspace(&root).then_some(root),
+        None => root::find_workspace(exe_dir),
     }
-    let up = |start: &Path| start.ancestors().find(|d| looks_like_workspace(d)).map(Path::to_path_buf);
-    std::env::current_dir().ok().and_then(|cwd| up(&cwd)).or_else(|| up(exe_dir))
 }
 
 /// Whether the shell starts with the api library beside it (it checks its api and exits);

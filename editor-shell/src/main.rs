@@ -24,6 +24,7 @@ mod lines;
 mod mcp;
 mod ops;
 mod restart;
+mod root;
 mod startup;
 mod window;
 mod workspace;

@@ -19,14 +19,6 @@ pub(crate) struct Paths {
     pub(crate) generations: PathBuf,
 }
 
-fn looks_like_workspace(dir: &Path) -> bool {
-    dir.join("modules").is_dir() && dir.join("Cargo.toml").is_file()
-}
-
-fn find_upwards(start: &Path) -> Option<PathBuf> {
-    start.ancestors().find(|dir| looks_like_workspace(dir)).map(Path::to_path_buf)
-}
-
 impl Paths {
     pub(crate) fn find(
         root: Option<&Path>,
@@ -39,13 +31,9 @@ impl Paths {
             .ok_or("cannot tell where the playground executable is")?;
         let root = match root {
             Some(root) => root.to_path_buf(),
-            None => std::env::current_dir()
-                .ok()
-                .and_then(|cwd| find_upwards(&cwd))
-                .or_else(|| find_upwards(&exe_dir))
-                .ok_or(
-                    "cannot find the Playground workspace (a folder with `modules/` and `Cargo.toml`): pass --root",
-                )?,
+            None => crate::root::find_workspace(&exe_dir).ok_or(
+                "cannot find the Playground workspace (a folder with `modules/` and `Cargo.toml`): pass --root",
+            )?,
         };
         let modules = modules.unwrap_or_else(|| root.join("modules"));
         // Cargo puts module dylibs beside the binary of the same profile (target/<profile>).

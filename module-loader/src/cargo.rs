@@ -101,7 +101,7 @@ pub(crate) fn convert(d: &cargo_metadata::diagnostic::Diagnostic) -> Option<Diag
 
 /// How the shared crates' features stand against the workspace's `Cargo.toml`s.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SharedCrates {
+enum SharedCrates {
     /// `workspace-hack/Cargo.toml` is up to date: every build compiles the api alike.
     UpToDate,
     /// A dependency asks shared crates for other features: building now would rebuild the api
@@ -112,7 +112,7 @@ pub enum SharedCrates {
 /// Checks whether `workspace-hack/Cargo.toml` would change (`cargo hakari generate --diff`):
 /// that is, whether some crate's dependencies now ask shared crates for other features. `Err`
 /// when cargo-hakari cannot run (not installed: `bash scripts/install-deps.sh` installs it).
-pub fn check_shared_crates(workspace: &Path) -> Result<SharedCrates, String> {
+fn check_shared_crates(workspace: &Path) -> Result<SharedCrates, String> {
     let output = run_tracked(
         Command::new(cargo_program())
             .current_dir(workspace)
@@ -140,7 +140,7 @@ pub fn check_shared_crates(workspace: &Path) -> Result<SharedCrates, String> {
 }
 
 /// Why `modules` must not build now, if their dependencies ask shared crates for other
-/// features (see [`check_shared_crates`]): building would rebuild the api under the running
+/// features (`cargo hakari generate --diff`): building would rebuild the api under the running
 /// process. `None` when they may build (also when cargo-hakari cannot run: then a warning).
 pub fn shared_crates_veto(workspace: &Path, modules: &[String]) -> Option<String> {
     match check_shared_crates(workspace) {

@@ -655,9 +655,7 @@ impl Shared {
         // the one helper, and a failure stops it the one way.
         let slot = Rc::new(Slot::new(source.clone(), features.clone(), generation, instance));
         let fail = |message: String| {
-            for warning in slot.stop() {
-                tracing::warn!("{warning}");
-            }
+            slot.discard();
             message
         };
         let mut services = BTreeMap::new();
@@ -684,9 +682,7 @@ impl Shared {
     fn restore(slot: &Slot, bytes: &[u8]) -> std::result::Result<(), String> {
         match slot.invoke("restore_state", |v, i| (v.restore_state)(i, bytes)) {
             Some(Err(e)) => {
-                for warning in slot.stop() {
-                    tracing::warn!("{warning}");
-                }
+                slot.discard();
                 Err(format!("`{}` refused its saved state in restore_state: {e}", slot.id()))
             }
             Some(Ok(())) | None => Ok(()),

@@ -13,7 +13,7 @@
 
 use playground_api::host::ReloadOutcome;
 use playground_api::serde_json::json;
-use playground_tests::{Sandbox, call};
+use playground_tests::{Sandbox, call, resident_kb};
 
 /// What is sampled every 100 reloads.
 #[derive(Clone, Copy, Debug)]
@@ -36,12 +36,6 @@ fn mapped_generations() -> usize {
     let files: std::collections::BTreeSet<&str> =
         maps.lines().filter_map(|l| l.split_whitespace().nth(5)).filter(|p| p.contains("/generations/")).collect();
     files.len()
-}
-
-fn resident_kb() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
-    pages * 4
 }
 
 fn sample(reloads: usize) -> Sample {

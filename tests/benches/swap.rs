@@ -8,7 +8,7 @@
 
 use playground_api::host::{PhaseTimings, ReloadOutcome};
 use playground_api::serde_json::json;
-use playground_tests::{Sandbox, call};
+use playground_tests::{Sandbox, call, resident_kb};
 
 const RUNS: usize = 60;
 
@@ -51,13 +51,6 @@ fn measure(sandbox: &Sandbox, runtime: &module_loader::Runtime, id: &str, rebuil
             record.timings
         })
         .collect()
-}
-
-/// Resident memory of this process, in kB.
-fn resident_kb() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
-    pages * 4
 }
 
 fn main() {

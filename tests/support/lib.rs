@@ -229,6 +229,13 @@ pub fn state(runtime: &Runtime, id: &str) -> serde_json::Value {
     codec::to_json(&bytes).expect("the state is readable")
 }
 
+/// Resident memory of this process, in kB (for the benches' leak budgets).
+pub fn resident_kb() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    pages * 4
+}
+
 /// The generation number of a running module.
 pub fn generation(runtime: &Runtime, id: &str) -> u64 {
     runtime.modules().into_iter().find(|m| m.id == id).map_or(0, |m| m.generation)

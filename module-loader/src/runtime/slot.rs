@@ -228,6 +228,14 @@ impl Slot {
         }
     }
 
+    /// Stops a half-made instance that will not run (its start failed), logging what went
+    /// wrong while stopping it.
+    pub(crate) fn discard(&self) {
+        for warning in self.stop() {
+            tracing::warn!("{warning}");
+        }
+    }
+
     /// Stops the instance's workers, shuts it down and destroys it; returns warnings (a
     /// worker that does not stop, a panicking `shutdown` or `drop` does not stop the unload:
     /// its state was saved before). Stopping twice is a no-op.
