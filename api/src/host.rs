@@ -11,6 +11,7 @@ use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::gpu::Gpu;
 use crate::service::{Contract, Service};
 use crate::worker::{Stop, Work};
 
@@ -66,6 +67,17 @@ pub trait Host {
     fn spawn_worker(&self, name: &str, work: Work) -> Result<(), String> {
         drop(work);
         Err(format!("this host cannot run workers (asked for `{name}`)"))
+    }
+    /// The shell's GPU for the module this host handle was given to (see [`crate::gpu`]).
+    /// It fails, saying why, when there is no adapter or no window yet.
+    fn gpu(&self) -> Result<Gpu, String> {
+        Err("this host has no GPU".to_owned())
+    }
+    /// Replaces the problems the module this handle was given to found in its assets (a
+    /// shader that does not compile): they show where build errors show, with file, line and
+    /// column. An empty list clears them.
+    fn report_problems(&self, problems: Vec<Diagnostic>) {
+        drop(problems);
     }
 }
 
@@ -144,6 +156,10 @@ pub struct BuildStatus {
     /// the part of the process it belongs to.
     #[serde(default)]
     pub restart_reason: Option<String>,
+    /// Problems modules found in their assets (shaders that do not compile), reported with
+    /// [`Host::report_problems`]; they clear when fixed.
+    #[serde(default)]
+    pub assets: Vec<Diagnostic>,
 }
 
 impl BuildOutcome {
@@ -305,6 +321,11 @@ impl Context {
     /// stops (see [`crate::worker`]).
     pub fn spawn_worker(&self, name: &str, work: impl FnOnce(Stop) + Send + 'static) -> Result<(), String> {
         self.host.spawn_worker(name, Box::new(work))
+    }
+
+    /// The shell's GPU (see [`crate::gpu`]); an error says why there is none.
+    pub fn gpu(&self) -> Result<Gpu, String> {
+        self.host.gpu()
     }
 
     /// This module's id, e.g. `plugins/movement`.

@@ -1,6 +1,6 @@
 //! The Playground module contract: the one immortal dylib that the shell and every hot module link.
 //!
-//! It holds four things and nothing else:
+//! It holds these things and nothing else:
 //! - [`module`]: the safe [`Module`] trait a module author implements, and the
 //!   [`export_module!`] macro that turns it into the plain-Rust vtable the loader calls;
 //! - [`abi`]: the fingerprint of what a module was built against, read before anything else;
@@ -8,6 +8,7 @@
 //!   the graph and the reload history), and the data types that describe them;
 //! - [`service`]: the typed fast path between modules, through contract traits;
 //! - [`worker`]: background threads a module owns, which the host stops with it;
+//! - [`gpu`]: the shell's GPU device, and the GPU resources the host keeps across reloads;
 //!
 //! plus [`log`], the process-wide buffer of recent `tracing` events the editor shows,
 //! [`codec`], the one encoding for bytes that cross a module boundary, and re-exports of
@@ -17,6 +18,7 @@
 
 pub mod abi;
 pub mod codec;
+pub mod gpu;
 pub mod host;
 pub mod log;
 pub mod module;

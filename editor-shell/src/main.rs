@@ -18,6 +18,7 @@
 
 mod control;
 mod fallback;
+mod gpu;
 mod headless;
 mod inbox;
 mod lines;
@@ -146,6 +147,7 @@ fn run(cli: Cli) -> Result<(), String> {
             // The headless loop waits on the inbox itself: nothing to wake.
             let (inbox, messages) = Inbox::channel(None);
             let controllers = Controllers::start(&options, &inbox, stdin())?;
+            runtime.set_gpu(gpu::headless());
             headless::run(&runtime, &paths, &options, (inbox, messages), controllers, built)
         }
         None => {

@@ -20,10 +20,12 @@ use std::time::{Duration, Instant, SystemTime};
 use module_loader::Runtime;
 use playground_api::egui::{self, ViewportCommand};
 use playground_api::host::{ModuleInfo, ModuleStatus, ReloadOutcome};
+use playground_api::gpu::GpuSource;
 use playground_api::{eframe, serde_json, tracing};
 
 use crate::control::{Control, Controllers, Next, Options};
 use crate::fallback;
+use crate::gpu;
 use crate::inbox::{Inbox, Message, Op, Waker};
 use crate::startup::{self, Startup};
 use crate::workspace::Paths;
@@ -221,6 +223,8 @@ struct Window<'a> {
     /// The build a restart waits for (modules and shell), and how the last one ended.
     restarting: Option<Startup>,
     restart_error: Option<String>,
+    /// Whether the modules were loaded (or tried to): once, in the first frame.
+    started: bool,
 }
 
 impl eframe::App for Window<'_> {
@@ -231,6 +235,7 @@ impl eframe::App for Window<'_> {
                 return;
             };
             self.startup = None;
+            self.started = true;
             match start_control(self.shell.runtime, self.shell.paths, self.options, &self.inbox) {
                 Ok(mut control) => {
                     // The start-up build is shown like any build: the editor's top bar says
@@ -247,6 +252,11 @@ impl eframe::App for Window<'_> {
                 Err(e) => self.fatal = Some(e),
             }
             ui.ctx().request_repaint();
+        }
+        if self.control.is_none() && self.fatal.is_none() && !self.started {
+            // Started without a build (`--no-build`): load now that the GPU is there.
+            self.started = true;
+            self.retry_start();
         }
         match (self.control.as_mut(), &self.fatal) {
             (Some(control), _) => {
@@ -489,12 +499,18 @@ pub(crate) fn run(
     controllers: Controllers,
 ) -> Result<(), String> {
     playground_api::log::set_waker(Arc::clone(&waker));
-    // Without a build, a start that cannot load the modules fails here, before any window.
-    let (mut control, startup) = if build {
-        (None, Some(Startup::spawn(paths.build_plan(runtime)?, Arc::clone(&waker))))
+    // Modules load once the window has opened its GPU device (the first frame), so that a
+    // renderer finds it in `initialize`. Without a build, manifests that do not resolve
+    // fail here, before any window.
+    let startup = if build {
+        Some(Startup::spawn(paths.build_plan(runtime)?, Arc::clone(&waker)))
     } else {
-        (Some(start_control(runtime, paths, options, &inbox)?), None)
+        runtime.resolve().map_err(|e| e.to_string())?;
+        None
     };
+    let mut control = None;
+    let gpu = GpuSource::pending();
+    runtime.set_gpu(Arc::clone(&gpu));
 
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -518,12 +534,19 @@ pub(crate) fn run(
         reloaded_last_frame: false,
         restarting: None,
         restart_error: None,
+        started: false,
     };
     let result = eframe::run_native_ext(
         "Playground",
         native,
         Some(ctx),
-        Box::new(move |_cc| Ok(Box::new(window) as Box<dyn eframe::App + '_>)),
+        Box::new(move |cc| {
+            match gpu::from_window(cc.wgpu_render_state.as_ref()) {
+                Ok(device) => gpu.set(device),
+                Err(why) => gpu.set_unavailable(why),
+            }
+            Ok(Box::new(window) as Box<dyn eframe::App + '_>)
+        }),
     );
     if let Err(e) = result {
         return Err(format!("the window failed: {e} (no display? `playground --headless` runs without one)"));

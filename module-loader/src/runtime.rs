@@ -23,12 +23,14 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
 use std::rc::{Rc, Weak};
+use std::sync::Arc;
 use std::time::Instant;
 
 use module_rules::discover::{ModuleSource, discover};
 use module_rules::graph::Graph;
 use module_rules::manifest::Manifest;
-use playground_api::host::{BuildStatus, DependencyInfo, ModuleInfo, ModuleStatus, ReloadOutcome, ReloadRecord};
+use playground_api::gpu::GpuSource;
+use playground_api::host::{BuildStatus, DependencyInfo, Diagnostic, ModuleInfo, ModuleStatus, ReloadOutcome, ReloadRecord};
 use playground_api::service::{Contract, Service};
 use playground_api::{Context, Host, abi, serde_json, tracing};
 
@@ -152,6 +154,10 @@ struct Shared {
     build: RefCell<BuildStatus>,
     /// A module asked for a restart (`Host::request_restart`); the host takes it.
     restart: Cell<bool>,
+    /// The shell's GPU and the resources kept across reloads, once the shell has one.
+    gpu: RefCell<Option<Arc<GpuSource>>>,
+    /// Problems each module found in its assets (`Host::report_problems`).
+    problems: RefCell<BTreeMap<String, Vec<Diagnostic>>>,
 }
 
 /// The loader's live state. One per process (or per test).
@@ -180,6 +186,8 @@ impl Runtime {
             seq: Cell::new(0),
             build: RefCell::new(BuildStatus::default()),
             restart: Cell::new(false),
+            gpu: RefCell::new(None),
+            problems: RefCell::new(BTreeMap::new()),
         });
         Runtime { shared }
     }
@@ -378,6 +386,10 @@ impl Runtime {
         }
         let warnings = self.shared.stop(id);
         self.shared.modules.borrow_mut().remove(id);
+        self.shared.problems.borrow_mut().remove(id);
+        if let Some(gpu) = self.shared.gpu.borrow().as_ref() {
+            gpu.keep().forget(id);
+        }
         *self.shared.graph.borrow_mut() = Some(graph);
         Removal::Unloaded { warnings }
     }
@@ -415,7 +427,18 @@ impl Runtime {
 
     /// The build pipeline's state.
     pub fn build_status(&self) -> BuildStatus {
-        self.shared.build.borrow().clone()
+        self.shared.build_status()
+    }
+
+    /// Gives modules the shell's GPU (`ctx.gpu()`), and with it the store of resources kept
+    /// across their reloads.
+    pub fn set_gpu(&self, source: Arc<GpuSource>) {
+        *self.shared.gpu.borrow_mut() = Some(source);
+    }
+
+    /// The shell's GPU, once set.
+    pub fn gpu(&self) -> Option<Arc<GpuSource>> {
+        self.shared.gpu.borrow().clone()
     }
 
     /// Every module of the graph, in load order.
@@ -463,6 +486,18 @@ impl Shared {
     }
 
     /// The host a module's generation receives: the workers it starts belong to `slot`.
+    /// The build status, with the problems modules found in their assets.
+    fn build_status(&self) -> BuildStatus {
+        let mut status = self.build.borrow().clone();
+        status.assets = self.problems.borrow().values().flatten().cloned().collect();
+        status
+    }
+
+    /// The kept GPU resources, if the shell has a GPU.
+    fn keep(&self) -> Option<playground_api::gpu::Keep> {
+        self.gpu.borrow().as_ref().map(|g| g.keep().clone())
+    }
+
     fn host_for(&self, slot: &Rc<Slot>) -> Rc<dyn Host> {
         Rc::new(handles::HostHandle::new(self.me.clone(), Some(Rc::downgrade(slot))))
     }
@@ -626,6 +661,12 @@ impl Shared {
         let init_started = Instant::now();
         // Threads that appear while its code starts are its own (see `Slot::left_threads`).
         let threads_before = slot::threads();
+        // What the new generation takes back of the GPU resources kept for the module, the
+        // rest is released once it has started (see `playground_api::gpu`).
+        let keep = self.keep();
+        if let Some(keep) = &keep {
+            keep.begin(id);
+        }
         let slot = self.initialize(graph, source, generation)?;
         let init_us = micros(init_started);
         let restore_started = Instant::now();
@@ -634,6 +675,12 @@ impl Shared {
         }
         let restore_us = micros(restore_started);
         slot.note_started_threads(&threads_before);
+        if let Some(keep) = &keep {
+            let released = keep.sweep(id);
+            if released > 0 {
+                tracing::debug!("released {released} GPU resource(s) `{id}` did not take back");
+            }
+        }
         self.set_life(id, Life::Running(slot));
         Ok((init_us, restore_us))
     }

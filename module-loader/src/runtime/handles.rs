@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use std::rc::{Rc, Weak};
 
 use playground_api::Host;
-use playground_api::host::{BuildStatus, Callee, ModuleInfo, ReloadRecord};
+use playground_api::gpu::Gpu;
+use playground_api::host::{BuildStatus, Callee, Diagnostic, ModuleInfo, ReloadRecord};
 use playground_api::module::CallFn;
 use playground_api::tracing;
 use playground_api::worker::Work;
@@ -77,6 +78,12 @@ impl HostHandle {
     fn shared(&self) -> Result<Rc<Shared>, String> {
         self.shared.upgrade().ok_or_else(|| "the host has shut down".to_owned())
     }
+
+    /// The module this handle was given to, while it runs.
+    fn owner(&self) -> Result<Rc<Slot>, String> {
+        let owner = self.owner.as_ref().ok_or("only a module's host has a module to act for")?;
+        owner.upgrade().ok_or_else(|| "the module this host handle belongs to has stopped".to_owned())
+    }
 }
 
 impl Host for HostHandle {
@@ -97,7 +104,7 @@ impl Host for HostHandle {
     }
 
     fn build_status(&self) -> BuildStatus {
-        self.shared().map(|s| s.build.borrow().clone()).unwrap_or_default()
+        self.shared().map(|s| s.build_status()).unwrap_or_default()
     }
 
     fn state(&self, module: &str) -> Result<Vec<u8>, String> {
@@ -128,6 +135,23 @@ impl Host for HostHandle {
         let slot =
             owner.upgrade().ok_or_else(|| format!("the module that asked for the worker `{name}` has stopped"))?;
         slot.spawn_worker(name, work)
+    }
+
+    fn gpu(&self) -> Result<Gpu, String> {
+        let owner = self.owner()?;
+        let shared = self.shared()?;
+        let source = shared.gpu.borrow().clone().ok_or("this host has no GPU")?;
+        source.for_module(owner.id())
+    }
+
+    fn report_problems(&self, problems: Vec<Diagnostic>) {
+        let (Ok(owner), Ok(shared)) = (self.owner(), self.shared()) else { return };
+        let mut all = shared.problems.borrow_mut();
+        if problems.is_empty() {
+            all.remove(owner.id());
+        } else {
+            all.insert(owner.id().to_owned(), problems);
+        }
     }
 
     fn callee(&self, module: &str) -> Result<Rc<dyn Callee>, String> {
