@@ -16,6 +16,7 @@
 //! ([`Keep::sweep`]).
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -292,14 +293,50 @@ impl Gpu {
         }
         // Made without the lock: `make` may keep other resources it needs.
         let made = make(self);
+        self.put(name, key, made.clone());
+        made
+    }
+
+    /// Keeps `resource` as `name` with `key`, in place of whatever was kept under that name:
+    /// how a module replaces a resource it remade (a pipeline from a changed shader).
+    pub fn put<R: Keepable>(&self, name: &str, key: u64, resource: R) {
         let mut store = self.keep.store();
         *store.made.entry(self.module.clone()).or_default() += 1;
         store
             .kept
             .entry(self.module.clone())
             .or_default()
-            .insert(name.to_owned(), Kept { resource: made.clone().into_resource(), key, taken: true });
-        made
+            .insert(name.to_owned(), Kept { resource: resource.into_resource(), key, taken: true });
+    }
+
+    /// Takes back what is kept as `name` whatever its key, if it is an `R`: for a resource
+    /// whose fitness the module judges from [`Gpu::kept_key`] (a buffer big enough).
+    pub fn take<R: Keepable>(&self, name: &str) -> Option<R> {
+        let mut store = self.keep.store();
+        let kept = store.kept.get_mut(&self.module)?.get_mut(name)?;
+        let resource = R::from_resource(&kept.resource)?;
+        kept.taken = true;
+        Some(resource)
+    }
+
+    /// The key of what is kept as `name`, if anything is: what a new generation compares
+    /// with before it takes it back.
+    pub fn kept_key(&self, name: &str) -> Option<u64> {
+        self.keep.store().kept.get(&self.module)?.get(name).map(|k| k.key)
+    }
+
+    /// Runs `make` on the device and returns the validation error wgpu reports for what it
+    /// made (a pipeline whose shader does not fit its layout), instead of wgpu's default,
+    /// which is to panic.
+    pub fn checked<T>(&self, make: impl FnOnce(&wgpu::Device) -> T) -> Result<T, String> {
+        let scope = self.device.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let made = make(&self.device.device);
+        let mut popped = std::pin::pin!(scope.pop());
+        // Native backends answer at once; only the web's would be pending.
+        match popped.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+            std::task::Poll::Ready(Some(error)) => Err(error.to_string()),
+            std::task::Poll::Ready(None) | std::task::Poll::Pending => Ok(made),
+        }
     }
 
     /// Writes `data` into `buffer` at `offset` (the queue's `write_buffer`), counted as

@@ -15,7 +15,11 @@ pub(crate) fn headless() -> Arc<GpuSource> {
 /// Opens a device of its own. `WGPU_BACKEND` and the other wgpu variables choose the
 /// adapter, as they do for the window.
 fn open() -> Result<Device, String> {
-    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    // Vulkan (and Metal, DX12) unless `WGPU_BACKEND` says otherwise: the GL backend needs a
+    // display, and without one it only logs that it failed.
+    let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    descriptor.backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY);
+    let instance = wgpu::Instance::new(descriptor);
     let options = wgpu::RequestAdapterOptions {
         power_preference: wgpu::PowerPreference::from_env().unwrap_or_default(),
         force_fallback_adapter: false,

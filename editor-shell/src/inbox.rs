@@ -50,6 +50,10 @@ pub(crate) enum Op {
         id: String,
         description: String,
     },
+    /// The game's view as PNG: written to `path`, or without one, answered in base64.
+    Capture {
+        path: Option<String>,
+    },
 }
 
 /// JSON text, serialized straight from the runtime's types so that fields keep their

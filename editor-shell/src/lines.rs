@@ -58,6 +58,7 @@ pub(crate) fn parse_line(line: &str) -> Result<Line, String> {
         "state" => Op::State { id: id() },
         "inspect" => Op::Inspect { id: id() },
         "reload" => Op::Reload { id: id(), build: false },
+        "capture" => Op::Capture { path: Some(rest).filter(|p| !p.is_empty()).map(str::to_owned) },
         "call" => {
             let mut parts = rest.splitn(3, ' ');
             let (Some(id), Some(method)) = (parts.next(), parts.next()) else {
@@ -96,6 +97,7 @@ mod tests {
         );
         assert!(parse_line("call systems/ecs").is_err_and(|e| e.starts_with("usage")));
         assert!(parse_line("call a b {nope").is_err_and(|e| e.contains("the arguments are not JSON")));
+        assert_eq!(parse_line("capture /tmp/v.png"), Ok(Line::Op(Op::Capture { path: Some("/tmp/v.png".into()) })));
         assert!(parse_line("teleport").is_err_and(|e| e.contains("unknown command `teleport`")));
     }
 }

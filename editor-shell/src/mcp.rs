@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use playground_api::serde::Deserialize;
-use playground_api::serde_json::Value;
+use playground_api::serde_json::{self, Value};
 use playground_api::tracing;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
@@ -90,6 +90,11 @@ impl Tools {
     /// Sends `op` to the main thread and waits for its answer. A failure of the operation is
     /// a tool error the assistant reads (`isError`); only a stopped editor is a protocol error.
     async fn ask(&self, op: Op) -> Result<CallToolResult, McpError> {
+        self.ask_with(op, |Json(text)| CallToolResult::success(vec![ContentBlock::text(text)])).await
+    }
+
+    /// [`Tools::ask`], with `success` making the result of an answer that is not an error.
+    async fn ask_with(&self, op: Op, success: fn(Json) -> CallToolResult) -> Result<CallToolResult, McpError> {
         let (done, answer) = oneshot::channel();
         // A client that went away leaves a receiver nobody awaits: the send just fails.
         let reply = Box::new(move |answer| {
@@ -115,7 +120,7 @@ impl Tools {
             }
         };
         match answer {
-            Ok(Ok(Json(text))) => Ok(CallToolResult::success(vec![ContentBlock::text(text)])),
+            Ok(Ok(json)) => Ok(success(json)),
             Ok(Err(message)) => Ok(CallToolResult::error(vec![ContentBlock::text(message)])),
             Err(_) => Err(McpError::internal_error("the editor stopped before answering", None)),
         }
@@ -190,6 +195,29 @@ impl Tools {
     )]
     async fn build_status(&self) -> Result<CallToolResult, McpError> {
         self.ask(Op::BuildStatus).await
+    }
+
+    #[tool(
+        name = "view.capture",
+        description = "Capture the game's view as a PNG image (drawn once from the current world, headless or in \
+                       the window), to see what a change did. Also says the image's width and height. Fails with \
+                       the reason when no game or no renderer runs, or there is no GPU.",
+        annotations(read_only_hint = true)
+    )]
+    async fn view_capture(&self) -> Result<CallToolResult, McpError> {
+        self.ask_with(Op::Capture { path: None }, image_result).await
+    }
+}
+
+/// The capture's answer (`{width, height, png}` with the PNG in base64) as MCP image content.
+fn image_result(Json(text): Json) -> CallToolResult {
+    let value: Value = serde_json::from_str(&text).unwrap_or_default();
+    match value.get("png").and_then(Value::as_str) {
+        Some(png) => CallToolResult::success(vec![
+            ContentBlock::image(png.to_owned(), "image/png"),
+            ContentBlock::text(format!("the game view, {} x {} pixels", value["width"], value["height"])),
+        ]),
+        None => CallToolResult::error(vec![ContentBlock::text(format!("the capture answered no image: {text}"))]),
     }
 }
 

@@ -18,7 +18,10 @@ use playground_api::{codec, tracing};
 const ERRORS_SHOWN: usize = 5;
 
 pub(crate) const HELP: &str = "commands: modules | call <id> <method> [json] | state <id> | inspect <id> | reload <id> | \
-     history | build | restart | quit";
+     history | build | capture [file.png] | restart | quit";
+
+/// The app whose view `capture` reads.
+const GAME: &str = "apps/game";
 
 fn to_value<T: playground_api::serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or_else(|e| Value::String(format!("unprintable: {e}")))
@@ -71,6 +74,7 @@ impl<R> Dispatcher<R> {
             Op::Reload { id, build: false } => reload(runtime, &id),
             Op::Reload { id, build: true } => return self.build_then_reload(runtime, id, reply),
             Op::Create { id, description } => return self.create(runtime, &id, &description, reply),
+            Op::Capture { path } => capture(runtime, path.as_deref()),
         };
         Some((reply, answer))
     }
@@ -227,6 +231,40 @@ fn call(runtime: &Runtime, id: &str, method: &str, args: Option<&Value>) -> Answ
     };
     let bytes = runtime.call(id, method, &args).map_err(|e| e.to_string())?;
     codec::to_json(&bytes).map(|value| Json::of(&value))
+}
+
+/// The game's view as PNG (`view.capture`, `capture`): drawn once and read back.
+fn capture(runtime: &Runtime, path: Option<&str>) -> Answer {
+    match runtime.modules().into_iter().find(|m| m.id == GAME).map(|m| m.status) {
+        None => return Err(format!("there is no game view to capture: no `{GAME}` module is loaded")),
+        Some(ModuleStatus::Failed(why)) => {
+            return Err(format!("there is no game view to capture: `{GAME}` is not running: {why}"));
+        }
+        Some(_) => {}
+    }
+    let bytes = runtime.call(GAME, "capture", &[]).map_err(|e| format!("the capture failed: {e}"))?;
+    let png: Vec<u8> = codec::decode(&bytes)?;
+    let (width, height) = png_size(&png).ok_or("the game's capture is not a PNG")?;
+    match path {
+        Some(path) => {
+            std::fs::write(path, &png).map_err(|e| format!("cannot write the capture to {path}: {e}"))?;
+            Ok(Json::of(&json!({ "path": path, "width": width, "height": height, "bytes": png.len() })))
+        }
+        None => {
+            use base64::Engine as _;
+            let data = base64::engine::general_purpose::STANDARD.encode(&png);
+            Ok(Json::of(&json!({ "width": width, "height": height, "png": data })))
+        }
+    }
+}
+
+/// A PNG's width and height, from its header.
+fn png_size(png: &[u8]) -> Option<(u32, u32)> {
+    if png.get(..8)? != b"\x89PNG\r\n\x1a\n" {
+        return None;
+    }
+    let word = |at: usize| Some(u32::from_be_bytes(png.get(at..at + 4)?.try_into().ok()?));
+    Some((word(16)?, word(20)?))
 }
 
 fn reload(runtime: &Runtime, id: &str) -> Answer {

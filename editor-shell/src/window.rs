@@ -1,6 +1,6 @@
 //! The window: eframe with the wgpu renderer owns the window, the GPU device and queue, the
 //! egui context and the frame loop. Each frame the shell takes the controllers' messages,
-//! ticks the modules, runs every `apps` module's UI (the editor among them), and then
+//! ticks the modules, runs every `apps` module's UI (the editor last), and then
 //! reaches the safe point, where queued reloads (the editor's own included), live edit and
 //! finished builds run, between two frames.
 //!
@@ -387,7 +387,11 @@ impl Shell<'_> {
         let modules = self.runtime.modules();
         let editor = modules.iter().find(|m| m.id == EDITOR).cloned();
         let mut problem = self.editor_problem(editor.as_ref());
-        for id in self.runtime.ui_modules() {
+        // The editor draws last: other apps add their panels (the game's view) first, and the
+        // editor's central area takes what is left.
+        let mut apps = self.runtime.ui_modules();
+        apps.sort_by_key(|id| id == EDITOR);
+        for id in apps {
             if id == EDITOR && problem.is_some() {
                 continue;
             }

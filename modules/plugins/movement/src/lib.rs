@@ -30,6 +30,8 @@ struct Movement {
     stats: Stats,
     world: Option<Service<dyn World>>,
     integrate: bool,
+    /// A dependent calls `step` on its own clock; `tick` does nothing.
+    driven: bool,
     wrap: Option<f32>,
 }
 
@@ -69,11 +71,15 @@ impl Module for Movement {
         let config: Config = ctx.config()?;
         self.world = Some(ctx.service::<dyn World>()?);
         self.integrate = ctx.feature("integrate");
+        self.driven = ctx.feature("driven");
         self.wrap = ctx.feature("wrap").then_some(config.arena);
         Ok(())
     }
 
     fn tick(&mut self, dt: f32) {
+        if self.driven {
+            return;
+        }
         if let Err(e) = self.step(dt) {
             playground_api::tracing::warn!("movement: {e}");
         }
