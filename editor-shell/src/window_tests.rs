@@ -379,6 +379,7 @@ fn a_start_that_cannot_resolve_the_modules_offers_retry_which_starts_them_once_f
         reloaded_last_frame: false,
         restarting: None,
         restart_error: None,
+        started: true,
     };
     window.retry_start();
     assert!(window.fatal.as_deref().is_some_and(|f| f.contains("module.toml")), "still broken: still said");

@@ -128,6 +128,27 @@ impl Sandbox {
         Sandbox::with(&["core/types", "core/ecs", "systems/ecs", "plugins/movement"])
     }
 
+    /// The engine: the demo modules with the renderer and the game, and the `assets` folder
+    /// beside the modules, where the renderer finds its shader.
+    pub fn engine() -> Sandbox {
+        let sandbox = Sandbox::with(&[
+            "core/types",
+            "core/ecs",
+            "core/rendering",
+            "systems/ecs",
+            "systems/renderer",
+            "plugins/movement",
+            "apps/game",
+        ]);
+        sync(&workspace().join("assets"), &sandbox.path().join("assets"));
+        sandbox
+    }
+
+    /// The engine's shader in this sandbox.
+    pub fn shader(&self) -> PathBuf {
+        self.path().join("assets/shaders/sprite.wgsl")
+    }
+
     /// The fixtures: core/probe, systems/probe, plugins/counter.
     pub fn fixtures() -> Sandbox {
         Sandbox::with(&["core/probe", "systems/probe", "plugins/counter"])
@@ -426,6 +447,7 @@ impl LiveWorkspace {
             "module-loader",
             "editor-shell",
             "modules",
+            "assets",
             "tests",
         ] {
             sync(&source.join(entry), &root.join(entry));

@@ -274,6 +274,17 @@ pub(crate) fn target(gpu: &Gpu, size: (u32, u32)) -> Target {
     Target { texture, view, size }
 }
 
+/// The vertex buffers are made on the first draw; a new generation takes the old ones back
+/// when it starts, so that the host does not release them before that draw.
+pub(crate) fn take_vertices(gpu: &Gpu) {
+    for name in [SPRITES, LINES] {
+        let _: Option<wgpu::Buffer> = gpu.take(name);
+    }
+}
+
+const SPRITES: &str = "sprites";
+const LINES: &str = "lines";
+
 /// A vertex buffer of at least `bytes`, kept by `name`; it grows in powers of two.
 fn vertices(gpu: &Gpu, name: &str, bytes: u64) -> wgpu::Buffer {
     let capacity = bytes.max(4096).next_power_of_two();
@@ -324,8 +335,8 @@ pub(crate) fn draw(
         let c = l.color;
         floats(&mut points, &[l.from.x, l.from.y, c.r, c.g, c.b, c.a, l.to.x, l.to.y, c.r, c.g, c.b, c.a]);
     }
-    let sprite_buffer = vertices(gpu, "sprites", instances.len() as u64);
-    let line_buffer = vertices(gpu, "lines", points.len() as u64);
+    let sprite_buffer = vertices(gpu, SPRITES, instances.len() as u64);
+    let line_buffer = vertices(gpu, LINES, points.len() as u64);
     if !instances.is_empty() {
         gpu.write_buffer(&sprite_buffer, 0, &instances);
     }

@@ -217,6 +217,7 @@ impl Module for SystemRenderer {
             let fixed = gpu::fixed(&gpu);
             let pipelines = gpu::kept_pipelines(&gpu);
             let target = gpu::target(&gpu, self.settings.size);
+            gpu::take_vertices(&gpu);
             Drawing { gpu, fixed, pipelines, target }
         });
         if let Err(why) = &self.drawing {
