@@ -148,7 +148,7 @@ fn optional_features_are_enabled_only_when_asked_for() {
     let runtime = sandbox.runtime();
     runtime.load_all().expect("the demo loads");
     let movement = runtime.modules().into_iter().find(|m| m.id == "plugins/movement").expect("movement");
-    assert_eq!(movement.features, vec!["integrate", "wrap"]);
+    assert_eq!(movement.features, vec!["driven", "integrate", "wrap"]);
     assert_eq!(movement.enabled_features, vec!["integrate"], "`wrap` stays off: nobody asked for it");
 
     // An app that asks for `wrap` turns it on (and whatever it implies).

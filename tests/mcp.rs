@@ -139,6 +139,28 @@ fn a_client_over_http_on_loopback_with_the_host_check_on() {
 }
 
 #[test]
+fn a_client_sees_the_game_view_as_an_image() {
+    let sandbox = Sandbox::engine();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut command = Command::new(profile_dir().join("playground"));
+    command
+        .args(["--headless", "--no-build", "--no-watch", "--modules"])
+        .arg(&sandbox.modules)
+        .arg("--library-dir")
+        .arg(&sandbox.libs)
+        .args(["--mcp-http", &addr]);
+    let shell = playground_tests::Shell::spawn(command);
+    let png = sandbox.path().join("mcp-view.png");
+    let output =
+        Command::new(python()).arg(client()).arg("capture").arg(format!("http://{addr}/mcp")).arg(&png).output().expect("run the MCP client");
+    assert_passed("capture", &output);
+    let bytes = std::fs::read(&png).expect("the image the client wrote");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
+    assert_eq!(u32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]), 640, "the view's width");
+    assert!(shell.quit());
+}
+
+#[test]
 fn mcp_over_http_refuses_a_network_interface_unless_told() {
     let sandbox = Sandbox::demo();
     build_all();

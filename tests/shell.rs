@@ -21,7 +21,11 @@ fn graph_prints_the_load_order() {
     let root = workspace();
     let (ok, out, err) = playground(&["graph", "--root", root.to_str().expect("utf-8 path")]);
     assert!(ok, "{err}");
-    assert_eq!(out, "core/types 1.0.0\ncore/ecs 1.0.0\nsystems/ecs 1.0.0\nplugins/movement 1.0.0\napps/editor 0.1.0\n");
+    assert_eq!(
+        out,
+        "core/types 1.0.0\ncore/ecs 1.0.0\ncore/rendering 1.0.0\nsystems/ecs 1.0.0\nsystems/renderer 1.0.0\n\
+         plugins/movement 1.0.0\napps/editor 0.1.0\napps/game 0.1.0\n"
+    );
 }
 
 #[test]

@@ -38,7 +38,7 @@ pub struct Device {
 /// How the shell's GPU comes to be: ready (a window opened it), opened on first use
 /// (headless: no device unless a module asks), or unavailable, and why.
 enum Opening {
-    Ready(Device),
+    Ready(Box<Device>),
     Later(Box<dyn FnOnce() -> Result<Device, String> + Send>),
     Unavailable(String),
     /// A window will hand its device over when it opens.
@@ -69,7 +69,7 @@ impl GpuSource {
 
     /// Hands over the window's device.
     pub fn set(&self, device: Device) {
-        *lock(&self.opening) = Opening::Ready(device);
+        *lock(&self.opening) = Opening::Ready(Box::new(device));
     }
 
     /// Says there is no GPU, and why (no adapter, turned off).
@@ -90,12 +90,12 @@ impl GpuSource {
                 .map_err(|e| format!("cannot start the thread that opens the GPU: {e}"))
                 .and_then(|t| t.join().map_err(|_| "opening the GPU panicked".to_owned())?);
             *opening = match opened {
-                Ok(device) => Opening::Ready(device),
+                Ok(device) => Opening::Ready(Box::new(device)),
                 Err(why) => Opening::Unavailable(why),
             };
         }
         match &*opening {
-            Opening::Ready(device) => Ok(device.clone()),
+            Opening::Ready(device) => Ok(Device::clone(device)),
             Opening::Unavailable(why) => Err(why.clone()),
             Opening::Pending => Err("the window has not opened its GPU device yet".to_owned()),
             Opening::Later(_) => Err("the GPU is being opened".to_owned()),

@@ -13,6 +13,7 @@ any failure. Run by tests/mcp.rs.
 """
 
 import asyncio
+import base64
 import json
 import os
 import sys
@@ -25,7 +26,7 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import McpError
 
-TOOLS = {"module.list", "module.create", "module.reload", "debug.inspect", "module.call", "build.status"}
+TOOLS = {"module.list", "module.create", "module.reload", "debug.inspect", "module.call", "build.status", "view.capture"}
 # Creating and reloading a module runs cargo.
 BUILD = timedelta(seconds=600)
 MODULE = "plugins/mcp-demo"
@@ -187,6 +188,8 @@ async def http_session(url):
             )
             check(entity == 3, f"spawn: {entity}")
             check(await ok(session, "module.call", {"id": "systems/ecs", "method": "count"}) == 4, "count")
+            # No game here: the capture says so instead of answering a blank image.
+            await err(session, "view.capture", {}, "no `apps/game` module is loaded")
             # A module that holds the editor's main thread is named while it does, not waited
             # for in silence (the counter fixture sleeps 4.5 s; the watchdog speaks after 3).
             await err(
@@ -210,11 +213,28 @@ async def http_session(url):
     print("http session passed")
 
 
+async def capture_session(url, path):
+    """Asks for the game's view and writes the image it answers to `path`."""
+    async with streamable_http_client(url) as (read, write, _):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            result = await session.call_tool("view.capture", {})
+            texts = [c.text for c in result.content if c.type == "text"]
+            check(not result.isError, f"view.capture failed: {texts}")
+            images = [c for c in result.content if c.type == "image"]
+            check(len(images) == 1, f"one image: {result.content}")
+            check(images[0].mimeType == "image/png", f"a PNG: {images[0].mimeType}")
+            Path(path).write_bytes(base64.b64decode(images[0].data))
+            print(f"  view.capture: {texts}")
+
+
 async def main(argv):
     if len(argv) == 4 and argv[1] == "stdio":
         await stdio_session(argv[2], argv[3])
     elif len(argv) == 3 and argv[1] == "http":
         await http_session(argv[2])
+    elif len(argv) == 4 and argv[1] == "capture":
+        await capture_session(argv[2], argv[3])
     else:
         raise SystemExit(__doc__)
 

@@ -28,10 +28,12 @@ pub fn profile_dir() -> PathBuf {
 }
 
 /// Every package the tests load, and the shell binary.
-const PACKAGES: [&str; 11] = [
+const PACKAGES: [&str; 13] = [
     "editor-shell",
     "apps-editor",
+    "apps-game",
     "systems-ecs",
+    "systems-renderer",
     "plugins-movement",
     "fx-probe",
     "fx-counter",

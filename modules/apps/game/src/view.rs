@@ -3,7 +3,7 @@
 //! costs nothing while the window idles.
 
 use core_ecs::{EntityId, Transform, World};
-use core_rendering::{Color, Line, Renderer, Shape, Sprite, Vec2};
+use core_rendering::{Camera, Color, Line, Renderer, Shape, Sprite, Vec2};
 use playground_api::{Service, egui};
 
 use crate::Play;
@@ -40,6 +40,9 @@ pub(crate) fn color_of(id: EntityId) -> Color {
     ];
     PALETTE[id.0 as usize % PALETTE.len()]
 }
+
+/// How much of the world the view shows at least, across and down: the arena and a margin.
+const ARENA_VIEW: f32 = 110.0;
 
 /// The size of an entity's sprite, in world units.
 pub(crate) const SPRITE_SIZE: f32 = 4.0;
@@ -118,6 +121,9 @@ impl View {
         let resized = renderer.with(|r| {
             let changed = r.view_size() != pixels;
             r.set_view_size(pixels.0, pixels.1);
+            // The whole arena in view, whatever the panel's shape.
+            let aspect = pixels.0 as f32 / pixels.1 as f32;
+            r.set_camera(Camera { center: Vec2::new(50.0, 50.0), height: ARENA_VIEW.max(ARENA_VIEW / aspect) });
             changed
         });
         if self.dirty || playing || resized.unwrap_or(true) {
