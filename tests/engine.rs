@@ -26,7 +26,6 @@ const CAMERA_HEIGHT: f32 = 110.0;
 
 struct Capture {
     width: u32,
-    height: u32,
     rgba: Vec<u8>,
 }
 
@@ -37,7 +36,8 @@ impl Capture {
         let mut rgba = vec![0; reader.output_buffer_size().expect("a size")];
         let info = reader.next_frame(&mut rgba).expect("the PNG's pixels");
         assert_eq!(info.color_type, png::ColorType::Rgba);
-        Capture { width: info.width, height: info.height, rgba }
+        assert_eq!((info.width, info.height), (VIEW.0 as u32, VIEW.1 as u32), "the view's size");
+        Capture { width: info.width, rgba }
     }
 
     fn pixel(&self, x: u32, y: u32) -> [u8; 3] {
@@ -164,7 +164,8 @@ fn the_game_view_shows_the_world_and_follows_shader_edits_and_keeps_drawing_thro
     // A colour change in the shader, saved while it runs: new pixels, no build.
     edit(&shader, SPRITE_COLOUR, MAGENTA);
     let (id, x, y) = lone[0];
-    let magenta = capture_until(&mut shell, &shots, "the magenta sprites", |c| close(c.at_world(x, y), [1.0, 0.0, 1.0]));
+    let magenta =
+        capture_until(&mut shell, &shots, "the magenta sprites", |c| close(c.at_world(x, y), [1.0, 0.0, 1.0]));
     assert!(shader_problems(&mut shell).is_empty(), "a good shader reports nothing");
 
     // A syntax error: said with file, line and column; the last good pipeline keeps drawing.

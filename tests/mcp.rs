@@ -151,8 +151,13 @@ fn a_client_sees_the_game_view_as_an_image() {
         .args(["--mcp-http", &addr]);
     let shell = playground_tests::Shell::spawn(command);
     let png = sandbox.path().join("mcp-view.png");
-    let output =
-        Command::new(python()).arg(client()).arg("capture").arg(format!("http://{addr}/mcp")).arg(&png).output().expect("run the MCP client");
+    let output = Command::new(python())
+        .arg(client())
+        .arg("capture")
+        .arg(format!("http://{addr}/mcp"))
+        .arg(&png)
+        .output()
+        .expect("run the MCP client");
     assert_passed("capture", &output);
     let bytes = std::fs::read(&png).expect("the image the client wrote");
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "a PNG");

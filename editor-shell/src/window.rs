@@ -19,8 +19,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use module_loader::Runtime;
 use playground_api::egui::{self, ViewportCommand};
-use playground_api::host::{ModuleInfo, ModuleStatus, ReloadOutcome};
 use playground_api::gpu::GpuSource;
+use playground_api::host::{ModuleInfo, ModuleStatus, ReloadOutcome};
 use playground_api::{eframe, serde_json, tracing};
 
 use crate::control::{Control, Controllers, Next, Options};

@@ -30,7 +30,9 @@ use module_rules::discover::{ModuleSource, discover};
 use module_rules::graph::Graph;
 use module_rules::manifest::Manifest;
 use playground_api::gpu::GpuSource;
-use playground_api::host::{BuildStatus, DependencyInfo, Diagnostic, ModuleInfo, ModuleStatus, ReloadOutcome, ReloadRecord};
+use playground_api::host::{
+    BuildStatus, DependencyInfo, Diagnostic, ModuleInfo, ModuleStatus, ReloadOutcome, ReloadRecord,
+};
 use playground_api::service::{Contract, Service};
 use playground_api::{Context, Host, abi, serde_json, tracing};
 

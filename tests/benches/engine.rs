@@ -31,7 +31,10 @@ fn main() {
     let mut saves = Vec::new();
     let mut last = std::fs::read(&shot).expect("the capture");
     for i in 0..20 {
-        let colour = format!("return vec4<f32>({:.2}, 0.5, 0.5, 1.0) * textureSample(atlas, atlas_sampler, in.uv);", f64::from(i) / 20.0);
+        let colour = format!(
+            "return vec4<f32>({:.2}, 0.5, 0.5, 1.0) * textureSample(atlas, atlas_sampler, in.uv);",
+            f64::from(i) / 20.0
+        );
         let started = Instant::now();
         std::fs::write(&shader, original.replace(SPRITE_COLOUR, &colour)).expect("save the shader");
         loop {
@@ -46,7 +49,9 @@ fn main() {
         saves.push(millis(started.elapsed()));
     }
     let (median, p95, max) = median_p95_max(&mut saves);
-    println!("shader save to new pixels in a capture (20 saves): median {median:.1} ms, p95 {p95:.1} ms, max {max:.1} ms");
+    println!(
+        "shader save to new pixels in a capture (20 saves): median {median:.1} ms, p95 {p95:.1} ms, max {max:.1} ms"
+    );
 
     // Reloads of the renderer: what they cost and what they leave behind.
     let first_reload = shell.ok("reload systems/renderer");
@@ -59,7 +64,9 @@ fn main() {
     }
     let after_all = stats(&mut shell);
     let (median, p95, max) = median_p95_max(&mut totals);
-    println!("renderer reload transaction ({reloads} reloads): median {median:.2} ms, p95 {p95:.2} ms, max {max:.2} ms");
+    println!(
+        "renderer reload transaction ({reloads} reloads): median {median:.2} ms, p95 {p95:.2} ms, max {max:.2} ms"
+    );
     let diff = |field: &str| after_all[field].as_i64().unwrap_or(0) - after_first[field].as_i64().unwrap_or(0);
     println!(
         "across reloads 2..{reloads}: bytes uploaded {}, resources made {}, kept {} -> {}",

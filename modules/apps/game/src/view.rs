@@ -110,7 +110,13 @@ impl View {
         action
     }
 
-    fn viewport(&mut self, ui: &mut egui::Ui, world: &Service<dyn World>, renderer: &Service<dyn Renderer>, playing: bool) {
+    fn viewport(
+        &mut self,
+        ui: &mut egui::Ui,
+        world: &Service<dyn World>,
+        renderer: &Service<dyn Renderer>,
+        playing: bool,
+    ) {
         if let Ok(Some(why)) = renderer.with(|r| r.unavailable()) {
             ui.label(format!("The game view cannot be drawn: {why}"));
             return;

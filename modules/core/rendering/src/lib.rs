@@ -142,4 +142,3 @@ pub mod methods {
     /// nothing -> PNG bytes (`Vec<u8>`) of the view as the last draw left it
     pub const CAPTURE_PNG: &str = "capture_png";
 }
-

@@ -197,7 +197,8 @@ pub(crate) fn make_pipelines(gpu: &Gpu, fixed: &Fixed, shader: &Checked) -> Resu
         });
         let blend = Some(wgpu::BlendState::ALPHA_BLENDING);
         let target = [Some(wgpu::ColorTargetState { format: FORMAT, blend, write_mask: wgpu::ColorWrites::ALL })];
-        let sprite_attributes = wgpu::vertex_attr_array![0 => Float32x2, 1 => Float32x2, 2 => Float32x4, 3 => Float32x4];
+        let sprite_attributes =
+            wgpu::vertex_attr_array![0 => Float32x2, 1 => Float32x2, 2 => Float32x4, 3 => Float32x4];
         let line_attributes = wgpu::vertex_attr_array![0 => Float32x2, 1 => Float32x4];
         let pipeline = |label, vs: &str, fs: &str, layout: wgpu::VertexBufferLayout<'_>, topology| {
             device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
@@ -399,7 +400,10 @@ pub(crate) fn read(gpu: &Gpu, target: &Target) -> Result<Image, String> {
         let _ = sent.send(result);
     });
     gpu.device()
-        .poll(wgpu::PollType::Wait { submission_index: Some(submission), timeout: Some(std::time::Duration::from_secs(10)) })
+        .poll(wgpu::PollType::Wait {
+            submission_index: Some(submission),
+            timeout: Some(std::time::Duration::from_secs(10)),
+        })
         .map_err(|e| format!("the GPU did not finish the capture: {e}"))?;
     mapped
         .recv()

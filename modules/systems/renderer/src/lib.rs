@@ -75,10 +75,16 @@ impl SystemRenderer {
         let (Some(watched), Ok(drawing)) = (self.shader.as_mut(), self.drawing.as_mut()) else { return };
         let problem = match watched.look() {
             Change::None => return,
-            Change::Gone(why) => Some(shader::diagnostic(&watched.name, &format!("{why}; the last good shader keeps drawing"), None)),
+            Change::Gone(why) => {
+                Some(shader::diagnostic(&watched.name, &format!("{why}; the last good shader keeps drawing"), None))
+            }
             Change::Text(text) => match shader::check(&watched.name, text) {
                 Err(diagnostic) => Some(diagnostic),
-                Ok(checked) if drawing.pipelines.as_ref().is_some_and(|(_, key)| *key == gpu::pipeline_key(checked.key)) => None,
+                Ok(checked)
+                    if drawing.pipelines.as_ref().is_some_and(|(_, key)| *key == gpu::pipeline_key(checked.key)) =>
+                {
+                    None
+                }
                 Ok(checked) => match gpu::make_pipelines(&drawing.gpu, &drawing.fixed, &checked) {
                     Ok(pipelines) => {
                         tracing::info!("{}: new pipelines", watched.name);
@@ -89,7 +95,8 @@ impl SystemRenderer {
                 },
             },
         };
-        self.shader_error = problem.as_ref().map(|d| format!("{}:{}:{}: {}", watched.name, d.line, d.column, d.message));
+        self.shader_error =
+            problem.as_ref().map(|d| format!("{}:{}:{}: {}", watched.name, d.line, d.column, d.message));
         if let Some(d) = &problem {
             tracing::warn!("{}", d.rendered);
         }
@@ -172,7 +179,8 @@ impl Renderer for SystemRenderer {
                 stats.kept = counts.kept;
                 stats.made = counts.made;
                 stats.uploaded = counts.uploaded;
-                stats.alive = [hal.buffers.read(), hal.textures.read(), hal.render_pipelines.read(), hal.bind_groups.read()];
+                stats.alive =
+                    [hal.buffers.read(), hal.textures.read(), hal.render_pipelines.read(), hal.bind_groups.read()];
             }
             Err(why) => stats.adapter = why.clone(),
         }
@@ -258,4 +266,3 @@ impl Module for SystemRenderer {
 }
 
 playground_api::export_module!(SystemRenderer, services = [dyn Renderer]);
-

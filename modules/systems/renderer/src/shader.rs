@@ -94,7 +94,8 @@ pub(crate) fn diagnostic(file: &str, message: &str, location: Option<naga::Sourc
 pub(crate) fn check(file: &str, source: String) -> Result<Checked, Diagnostic> {
     let module = naga::front::wgsl::parse_str(&source)
         .map_err(|e| diagnostic(file, &first_line(&e.emit_to_string(&source)), e.location(&source)))?;
-    let mut validator = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all());
+    let mut validator =
+        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all());
     validator.validate(&module).map_err(|e| {
         let message = format!("{}", e.as_inner());
         diagnostic(file, &format!("the shader is not valid: {message}"), e.location(&source))
@@ -103,7 +104,10 @@ pub(crate) fn check(file: &str, source: String) -> Result<Checked, Diagnostic> {
         if !module.entry_points.iter().any(|e| e.name == name) {
             return Err(diagnostic(
                 file,
-                &format!("the shader has no entry point `{name}`; the renderer's pipelines need {}", ENTRY_POINTS.join(", ")),
+                &format!(
+                    "the shader has no entry point `{name}`; the renderer's pipelines need {}",
+                    ENTRY_POINTS.join(", ")
+                ),
                 None,
             ));
         }
