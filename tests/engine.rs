@@ -148,6 +148,8 @@ const MAGENTA: &str = "return vec4<f32>(1.0, 0.0, 1.0, 1.0) * textureSample(atla
 fn the_game_view_shows_the_world_and_follows_shader_edits_and_keeps_drawing_through_bad_ones() {
     let sandbox = Sandbox::engine();
     let mut shell = sandbox.shell();
+    // Paused, so the world holds still between reading its positions and capturing it.
+    shell.ok("call apps/game pause");
     let shots = sandbox.path().join("view.png");
     let shader = sandbox.shader();
 
@@ -216,6 +218,8 @@ fn wait_until_clear(shell: &mut Shell) {
 fn reloading_the_renderer_keeps_its_gpu_resources_and_uploads_nothing() {
     let sandbox = Sandbox::engine();
     let mut shell = sandbox.shell();
+    // Paused, so the world holds still between reading its positions and capturing it.
+    shell.ok("call apps/game pause");
     let shots = sandbox.path().join("view.png");
     let lone = lone_entities(&mut shell);
     let before = capture(&mut shell, &shots);
@@ -255,7 +259,8 @@ fn a_capture_says_why_when_there_is_no_gpu_or_no_game() {
     let mut shell = Shell::spawn(command);
     let status = shell.ok("call apps/game status");
     assert!(status["view"].as_str().is_some_and(|v| v.contains("no GPU adapter")), "{status}");
-    assert_eq!(shell.ok("call apps/game step")["ticks"], json!(1), "the game still ticks");
+    let ticks = shell.ok("call apps/game pause")["ticks"].as_u64().expect("ticks");
+    assert_eq!(shell.ok("call apps/game step")["ticks"], json!(ticks + 1), "the game still ticks");
     let error = shell.err("capture");
     assert!(error.contains("no GPU adapter"), "{error}");
     assert!(shell.quit());

@@ -22,6 +22,7 @@ fn main() {
     let reloads: usize = std::env::var("ENGINE_RELOADS").ok().and_then(|n| n.parse().ok()).unwrap_or(100);
     let sandbox = Sandbox::engine();
     let mut shell = sandbox.shell();
+    shell.ok("call apps/game pause");
     let shot = sandbox.path().join("view.png");
     let shader = sandbox.shader();
     let original = std::fs::read_to_string(&shader).expect("the shader");

@@ -26,11 +26,12 @@ struct Play {
 struct Config {
     entities: u32,
     rate: u32,
+    play_on_start: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { entities: 40, rate: 60 }
+        Config { entities: 40, rate: 60, play_on_start: true }
     }
 }
 
@@ -104,6 +105,8 @@ impl Module for Game {
     fn initialize(&mut self, ctx: &Context) -> Result<(), String> {
         let config: Config = ctx.config()?;
         self.step = 1.0 / config.rate.max(1) as f32;
+        // A fresh start plays; after a reload the saved state says (restore comes next).
+        self.play.playing = config.play_on_start;
         let world = ctx.service::<dyn World>()?;
         // A world smaller than the game wants is filled up; a reload finds it full.
         world.with(|w| {
