@@ -247,12 +247,8 @@ fn reloading_the_renderer_keeps_its_gpu_resources_and_uploads_nothing() {
 fn a_capture_says_why_when_there_is_no_gpu_or_no_game() {
     // No adapter at all: Vulkan only, and no Vulkan driver. The editor's modules still run.
     let sandbox = Sandbox::engine();
-    let mut command = std::process::Command::new(playground_tests::profile_dir().join("playground"));
+    let mut command = sandbox.headless_command();
     command
-        .args(["--headless", "--no-build", "--no-watch", "--modules"])
-        .arg(&sandbox.modules)
-        .arg("--library-dir")
-        .arg(&sandbox.libs)
         .env("WGPU_BACKEND", "vulkan")
         .env("VK_ICD_FILENAMES", sandbox.path().join("no-driver.json"))
         .env("VK_DRIVER_FILES", sandbox.path().join("no-driver.json"));

@@ -142,13 +142,8 @@ fn a_client_over_http_on_loopback_with_the_host_check_on() {
 fn a_client_sees_the_game_view_as_an_image() {
     let sandbox = Sandbox::engine();
     let addr = format!("127.0.0.1:{}", free_port());
-    let mut command = Command::new(profile_dir().join("playground"));
-    command
-        .args(["--headless", "--no-build", "--no-watch", "--modules"])
-        .arg(&sandbox.modules)
-        .arg("--library-dir")
-        .arg(&sandbox.libs)
-        .args(["--mcp-http", &addr]);
+    let mut command = sandbox.headless_command();
+    command.args(["--mcp-http", &addr]);
     let shell = playground_tests::Shell::spawn(command);
     let png = sandbox.path().join("mcp-view.png");
     let output = Command::new(python())

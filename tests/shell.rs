@@ -106,13 +106,8 @@ fn quitting_in_the_middle_of_a_build_stops_it() {
     std::fs::write(&cargo, format!("#!/bin/sh\necho $$ > '{}'\nexec sleep 300\n", pid_file.display()))
         .expect("write the slow cargo");
     std::fs::set_permissions(&cargo, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("make it runnable");
-    let mut command = Command::new(profile_dir().join("playground"));
-    command
-        .args(["--headless", "--no-build", "--no-watch", "--modules"])
-        .arg(&sandbox.modules)
-        .arg("--library-dir")
-        .arg(&sandbox.libs)
-        .env("CARGO", &cargo);
+    let mut command = sandbox.headless_command();
+    command.env("CARGO", &cargo);
     let mut shell = Shell::spawn(command);
 
     // A restart builds first, on a thread: here that build never ends.

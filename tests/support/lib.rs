@@ -226,6 +226,19 @@ impl Sandbox {
     pub fn shell(&self) -> Shell {
         Shell::start(&self.modules, &self.libs, &self.faults_file())
     }
+
+    /// `playground --headless --no-build --no-watch` over this sandbox, for a test that adds
+    /// its own flags or environment before [`Shell::spawn`].
+    pub fn headless_command(&self) -> Command {
+        build_all();
+        let mut command = Command::new(profile_dir().join("playground"));
+        command
+            .args(["--headless", "--no-build", "--no-watch", "--modules"])
+            .arg(&self.modules)
+            .arg("--library-dir")
+            .arg(&self.libs);
+        command
+    }
 }
 
 fn lib_name(cargo_toml: &Path) -> Option<String> {
