@@ -35,6 +35,19 @@ pub struct Device {
     pub egui: Option<Arc<egui::mutex::RwLock<egui_wgpu::Renderer>>>,
 }
 
+impl Device {
+    /// The device, queue and egui renderer of an egui wgpu render state: the window's, or
+    /// a test harness's, so that modules draw on the device the UI is painted with.
+    pub fn from_render_state(state: &egui_wgpu::RenderState) -> Device {
+        Device {
+            device: state.device.clone(),
+            queue: state.queue.clone(),
+            adapter: state.adapter.get_info(),
+            egui: Some(Arc::clone(&state.renderer)),
+        }
+    }
+}
+
 /// How the shell's GPU comes to be: ready (a window opened it), opened on first use
 /// (headless: no device unless a module asks), or unavailable, and why.
 enum Opening {

@@ -36,11 +36,5 @@ fn open() -> Result<Device, String> {
 
 /// The window's device, queue and egui renderer, for modules.
 pub(crate) fn from_window(state: Option<&egui_wgpu::RenderState>) -> Result<Device, String> {
-    let state = state.ok_or("the window has no wgpu renderer")?;
-    Ok(Device {
-        device: state.device.clone(),
-        queue: state.queue.clone(),
-        adapter: state.adapter.get_info(),
-        egui: Some(Arc::clone(&state.renderer)),
-    })
+    state.map(Device::from_render_state).ok_or_else(|| "the window has no wgpu renderer".to_owned())
 }
