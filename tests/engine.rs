@@ -1,13 +1,14 @@
 //! The engine as a user meets it headless: the game's view drawn by the renderer module on a
 //! real GPU (Mesa's software Vulkan here), read back as PNG through the line protocol; its
 //! shader edited on disk while it runs, broken in each way the renderer must survive; the
-//! renderer reloaded with its GPU resources kept.
+//! renderer reloaded with its GPU resources kept, and its Rust code edited while it runs (in
+//! a copy of the workspace, built by the running shell as a user's save is).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use playground_api::serde_json::{Value, json};
-use playground_tests::{Sandbox, Shell};
+use playground_tests::{LiveWorkspace, Sandbox, Shell};
 
 /// The colours the game gives entities by id (`apps/game/src/view.rs`), in 0..=255.
 const PALETTE: [[f32; 3]; 6] = [
@@ -266,5 +267,72 @@ fn a_capture_says_why_when_there_is_no_gpu_or_no_game() {
     let mut shell = sandbox.shell();
     let error = shell.err("capture");
     assert!(error.contains("no `apps/game` module is loaded"), "{error}");
+    assert!(shell.quit());
+}
+
+/// The renderer's sources in the workspace copy, and what the live edits change there.
+const RENDERER_GPU: &str = "modules/systems/renderer/src/gpu.rs";
+const RENDERER_LIB: &str = "modules/systems/renderer/src/lib.rs";
+const BACKGROUND: &str = "wgpu::Color { r: 0.06, g: 0.07, b: 0.10, a: 1.0 }";
+const TEAL: &str = "wgpu::Color { r: 0.0, g: 0.5, b: 0.5, a: 1.0 }";
+/// The end of the renderer's `initialize`, after it has taken its GPU resources back.
+const END_OF_INITIALIZE: &str = "        self.refresh_shader();\n        Ok(())";
+const PANIC_AT_THE_END: &str = "        self.refresh_shader();\n        if self.host.is_some() {\n            \
+     panic!(\"a renderer that panics in initialize\");\n        }\n        Ok(())";
+const BUILD: Duration = Duration::from_secs(300);
+
+/// The GPU figures a reload must leave as they were: what was made and uploaded, what is
+/// kept, and what the device holds.
+fn gpu_figures(shell: &mut Shell) -> Value {
+    let stats = stats(shell);
+    json!([stats["made"], stats["uploaded"], stats["kept"], stats["alive"], stats["adapter"]])
+}
+
+fn renderer_generation(shell: &mut Shell) -> u64 {
+    let modules = shell.ok("modules");
+    let renderer = modules.as_array().and_then(|all| all.iter().find(|m| m["id"] == "systems/renderer"));
+    renderer.and_then(|m| m["generation"].as_u64()).expect("the renderer runs")
+}
+
+#[test]
+fn a_saved_change_to_the_renderers_code_swaps_it_and_a_panicking_one_rolls_back_with_its_gpu_resources() {
+    let live = LiveWorkspace::prepare();
+    let mut shell = live.engine_shell();
+    shell.ok("call apps/game pause");
+    let shots = live.root.join("target/engine-live-view.png");
+    let lone = lone_entities(&mut shell);
+    assert!(!lone.is_empty(), "the demo world has entities to look at");
+    let before = capture(&mut shell, &shots);
+    assert_eq!(before.pixel(2, 2), [15, 18, 26], "the background");
+    let figures = gpu_figures(&mut shell);
+
+    // The renderer's Rust code, saved with a new background: built, swapped, drawn.
+    live.edit(RENDERER_GPU, BACKGROUND, TEAL);
+    let events = shell.wait_for("reloaded", BUILD);
+    let record = &events.last().expect("reloaded")["record"];
+    assert_eq!(record["outcome"]["kind"], "swapped", "{record}");
+    assert!(record["modules"].as_array().is_some_and(|m| m.contains(&json!("systems/renderer"))), "{record}");
+    // Read before the next draw: a draw uploads that frame's sprites, a reload nothing.
+    assert_eq!(gpu_figures(&mut shell), figures, "nothing made or uploaded again, nothing more alive");
+    let teal = capture(&mut shell, &shots);
+    assert!(close(teal.pixel(2, 2), [0.0, 0.5, 0.5]), "the new code draws: {:?}", teal.pixel(2, 2));
+    for (id, x, y) in &lone {
+        let expected = PALETTE[*id as usize % PALETTE.len()];
+        assert!(close(teal.at_world(*x, *y), expected), "entity {id} is still drawn at ({x}, {y})");
+    }
+
+    // A build whose `initialize` panics after taking the resources back: rolled back, and
+    // the old generation takes them again, drawing the same pixels.
+    let generation = renderer_generation(&mut shell);
+    let figures = gpu_figures(&mut shell);
+    live.edit(RENDERER_LIB, END_OF_INITIALIZE, PANIC_AT_THE_END);
+    let events = shell.wait_for("reloaded", BUILD);
+    let record = &events.last().expect("reloaded")["record"];
+    assert_eq!(record["outcome"]["kind"], "rolled_back", "{record}");
+    let why = record["outcome"]["detail"].as_str().unwrap_or_default();
+    assert!(why.contains("a renderer that panics in initialize"), "{why}");
+    assert_eq!(gpu_figures(&mut shell), figures, "the rollback made and uploaded nothing");
+    assert_eq!(capture(&mut shell, &shots).rgba, teal.rgba, "the old renderer draws as before");
+    assert_eq!(renderer_generation(&mut shell), generation, "the old generation runs");
     assert!(shell.quit());
 }

@@ -511,6 +511,30 @@ impl LiveWorkspace {
         Shell::spawn(self.shell_command(true))
     }
 
+    /// Starts the copy's `playground --headless` over the copy's own `modules` (the engine
+    /// and the editor), watching their sources. The module crates are built first, here,
+    /// so the start does not wait for a cold build.
+    pub fn engine_shell(&self) -> Shell {
+        let mut build = self.cargo();
+        build.arg("build");
+        for package in ["apps-editor", "apps-game", "systems-ecs", "systems-renderer", "plugins-movement"] {
+            build.args(["-p", package]);
+        }
+        let output = build.output().expect("cargo runs");
+        assert!(
+            output.status.success(),
+            "building the copy's modules failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let mut command = Command::new(self.root.join("target/debug/playground"));
+        command
+            .args(["--headless", "--no-build", "--root"])
+            .arg(&self.root)
+            .env("CARGO_TARGET_DIR", self.root.join("target"))
+            .env_remove("LD_LIBRARY_PATH");
+        Shell::spawn(command)
+    }
+
     fn shell_command(&self, build_on_start: bool) -> Command {
         let mut command = Command::new(self.root.join("target/debug/playground"));
         command.arg("--headless");
