@@ -168,3 +168,41 @@ fn a_kept_callee_follows_its_module_across_reloads() {
     assert!(host.callee("plugins/nowhere").is_err_and(|e| e.contains("plugins/nowhere")));
     assert!(host.callee("core/probe").is_err_and(|e| e.contains("contract")), "a contract has no methods");
 }
+
+/// The generation copy `id` runs from.
+fn running_copy(runtime: &module_loader::Runtime, id: &str) -> String {
+    let info = runtime.modules().into_iter().find(|m| m.id == id).expect("the module is loaded");
+    info.library.expect("a library")
+}
+
+#[test]
+fn a_library_opened_ahead_is_what_its_reload_runs_unless_it_was_rebuilt_since() {
+    let sandbox = Sandbox::fixtures();
+    let runtime = sandbox.runtime();
+    runtime.load_all().expect("the fixtures load");
+    call(&runtime, "plugins/counter", "add", json!(5)).expect("add");
+
+    // A new build, opened on another thread as a build thread does, then reloaded.
+    sandbox.touch_library("plugins/counter");
+    let (preopener, library) = (runtime.preopener(), sandbox.library("plugins/counter"));
+    std::thread::spawn(move || preopener.open(&library)).join().expect("opened ahead");
+    let record = runtime.reload("plugins/counter").expect("accepted");
+    assert_eq!(record.outcome, ReloadOutcome::Swapped);
+    assert!(
+        running_copy(&runtime, "plugins/counter").contains(".ahead"),
+        "{}",
+        running_copy(&runtime, "plugins/counter")
+    );
+    assert_eq!(generation(&runtime, "plugins/counter"), 2);
+    assert_eq!(call(&runtime, "plugins/counter", "get", json!(null)), Ok(json!(5)), "with its state");
+
+    // Opened ahead, then rebuilt once more before the reload: the newer build runs.
+    sandbox.touch_library("plugins/counter");
+    runtime.preopener().open(&sandbox.library("plugins/counter"));
+    sandbox.touch_library("plugins/counter");
+    let record = runtime.reload("plugins/counter").expect("accepted");
+    assert_eq!(record.outcome, ReloadOutcome::Swapped);
+    let copy = running_copy(&runtime, "plugins/counter");
+    assert!(!copy.contains(".ahead") && copy.contains(".g3"), "the stale copy opened ahead is not used: {copy}");
+    assert_eq!(call(&runtime, "plugins/counter", "get", json!(null)), Ok(json!(5)));
+}

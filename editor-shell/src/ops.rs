@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, channel};
 
+use module_loader::runtime::Preopener;
 use module_loader::{Runtime, cargo, scaffold};
 use playground_api::host::{BuildOutcome, BuildStatus, ModuleStatus, ReloadOutcome, ReloadRecord};
 use playground_api::serde_json::{self, Value, json};
@@ -123,7 +124,14 @@ impl<R> Dispatcher<R> {
         status
     }
 
-    fn spawn_build(&self, modules: Vec<String>, packages: Vec<String>) -> Receiver<BuildOutcome> {
+    /// Builds `packages` on a thread; once built, the libraries in `ahead` are opened there
+    /// too, so the frame that reloads them does not wait for the dynamic linker.
+    fn spawn_build(
+        &self,
+        modules: Vec<String>,
+        packages: Vec<String>,
+        ahead: Option<(Preopener, Vec<PathBuf>)>,
+    ) -> Receiver<BuildOutcome> {
         let (tx, rx) = channel();
         let (workspace, release) = (self.workspace.clone(), self.release);
         std::thread::spawn(move || {
@@ -137,6 +145,13 @@ impl<R> Dispatcher<R> {
                 },
                 None => cargo::build(&workspace, &modules, &packages, release, |_| {}),
             };
+            if outcome.success
+                && let Some((preopener, libraries)) = ahead
+            {
+                for library in &libraries {
+                    preopener.open(library);
+                }
+            }
             let _ = tx.send(outcome);
         });
         rx
@@ -150,7 +165,8 @@ impl<R> Dispatcher<R> {
             return Some((reply, reload(runtime, &id)));
         }
         let packages = graph.packages_for(std::slice::from_ref(&id));
-        let outcome = self.spawn_build(vec![id.clone()], packages);
+        let libraries = graph.get(&id).and_then(|source| source.library.clone()).into_iter().collect();
+        let outcome = self.spawn_build(vec![id.clone()], packages, Some((runtime.preopener(), libraries)));
         self.jobs.push(Job { reply, outcome, then: Then::Reload { id } });
         None
     }
@@ -171,7 +187,7 @@ impl<R> Dispatcher<R> {
             "dir": made.dir.display().to_string(),
             "files": made.files,
         });
-        let outcome = self.spawn_build(vec![made.id.clone()], vec![made.package]);
+        let outcome = self.spawn_build(vec![made.id.clone()], vec![made.package], None);
         self.jobs.push(Job { reply, outcome, then: Then::Load { id: made.id, created } });
         None
     }

@@ -12,6 +12,7 @@
 //! from a controller, a log line, live edit's news (its watcher and builds wake the window so
 //! it can poll), or a build or reload in flight.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -217,9 +218,8 @@ struct Window<'a> {
     messages: Receiver<Message>,
     /// Why the controllers could not start (the modules do not resolve).
     fatal: Option<String>,
-    /// The latest reload the window has seen, and whether the last frame ran one.
-    reload_seq: u64,
-    reloaded_last_frame: bool,
+    /// The frames' times, for the `reload_frame` event.
+    frames: FrameTimes,
     /// The build a restart waits for (modules and shell), and how the last one ended.
     restarting: Option<Startup>,
     restart_error: Option<String>,
@@ -260,20 +260,13 @@ impl eframe::App for Window<'_> {
         }
         match (self.control.as_mut(), &self.fatal) {
             (Some(control), _) => {
-                // eframe reports a frame's whole time (UI, tessellation, painting) on the next
-                // one: a frame that ran a reload is announced then, for the window bench.
-                if self.reloaded_last_frame
-                    && let Some(seconds) = frame.info().cpu_usage
-                {
-                    let ms = f64::from(seconds) * 1000.0;
-                    tracing::debug!("the frame that ran reload #{} took {ms:.2} ms", self.reload_seq);
-                    control.announce(&serde_json::json!({ "kind": "reload_frame", "seq": self.reload_seq, "ms": ms }));
+                // eframe reports a frame's whole time (UI, tessellation, painting) on the next.
+                if let Some(seconds) = frame.info().cpu_usage {
+                    self.frames.note_last(f64::from(seconds) * 1000.0, control);
                 }
                 self.shell.frame(ui, control, &self.messages);
                 self.restart(ui);
-                let seq = self.shell.runtime.last_reload_seq();
-                self.reloaded_last_frame = seq != self.reload_seq;
-                self.reload_seq = seq;
+                self.frames.after(self.shell.runtime.last_reload_seq());
             }
             (None, Some(reason)) => {
                 if startup::show_fatal(ui, reason) {
@@ -282,6 +275,47 @@ impl eframe::App for Window<'_> {
             }
             (None, None) => {}
         }
+    }
+}
+
+/// How many of the latest plain frames the baseline of a reload's frame is taken from.
+const PLAIN_FRAMES: usize = 60;
+
+/// What the window knows of its frames' times: the latest reload it has seen, whether the
+/// last frame ran one, and the times of the latest frames that ran none, the baseline a
+/// reload's frame is measured against (in software painting a plain frame costs a good part
+/// of the budget on its own).
+#[derive(Default)]
+struct FrameTimes {
+    reload_seq: u64,
+    reloaded_last_frame: bool,
+    plain: VecDeque<f64>,
+}
+
+impl FrameTimes {
+    /// Notes the last frame's time (eframe reports it on the next frame); a frame that ran
+    /// a reload is announced with the plain frames' median, for the window bench.
+    fn note_last(&mut self, ms: f64, control: &Control) {
+        if self.reloaded_last_frame {
+            tracing::debug!("the frame that ran reload #{} took {ms:.2} ms", self.reload_seq);
+            let mut sorted: Vec<f64> = self.plain.iter().copied().collect();
+            sorted.sort_by(f64::total_cmp);
+            let plain = sorted.get(sorted.len() / 2);
+            control.announce(&serde_json::json!({
+                "kind": "reload_frame", "seq": self.reload_seq, "ms": ms, "plain_ms": plain,
+            }));
+        } else {
+            if self.plain.len() == PLAIN_FRAMES {
+                self.plain.pop_front();
+            }
+            self.plain.push_back(ms);
+        }
+    }
+
+    /// After a frame: whether it ran a reload, from the runtime's latest reload number.
+    fn after(&mut self, seq: u64) {
+        self.reloaded_last_frame = seq != self.reload_seq;
+        self.reload_seq = seq;
     }
 }
 
@@ -534,8 +568,7 @@ pub(crate) fn run(
         inbox,
         messages,
         fatal: None,
-        reload_seq: 0,
-        reloaded_last_frame: false,
+        frames: FrameTimes::default(),
         restarting: None,
         restart_error: None,
         started: false,

@@ -429,6 +429,18 @@ impl LiveEdit {
         if fast.is_some() {
             self.fast_builds += 1;
         }
+        // Opened on the build thread once built, so the frame that reloads does not wait for
+        // the dynamic linker (see `Preopener`).
+        let preopener = runtime.preopener();
+        let libraries: Vec<PathBuf> =
+            present.iter().filter_map(|id| graph.get(id).and_then(|source| source.library.clone())).collect();
+        let open_ahead = move |outcome: &BuildOutcome| {
+            if outcome.success {
+                for library in &libraries {
+                    preopener.open(library);
+                }
+            }
+        };
         std::thread::spawn(move || {
             let started = Instant::now();
             if check_shared && let Some(reason) = cargo::shared_crates_veto(&workspace, &modules) {
@@ -444,6 +456,7 @@ impl LiveEdit {
                             modules.join(", "),
                             outcome.duration_ms
                         );
+                        open_ahead(&outcome);
                         let _ = outcome_tx.send(Finished::Built(outcome));
                         wake();
                         return;
@@ -477,6 +490,7 @@ impl LiveEdit {
                 rustc::save(&library_dir, &inputs, &known);
             }
             result.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+            open_ahead(&result);
             let _ = outcome_tx.send(Finished::Built(result));
             wake();
         });

@@ -15,6 +15,7 @@
 //!   vtable, services) is stopped before its module's next generation starts (4).
 
 mod handles;
+mod preopen;
 mod slot;
 mod transaction;
 mod ui;
@@ -37,6 +38,7 @@ use playground_api::service::{Contract, Service};
 use playground_api::{Context, Host, abi, serde_json, tracing};
 
 pub use self::handles::ModuleHandle;
+pub use self::preopen::Preopener;
 use self::slot::{FileStamp, Generation, Slot};
 use crate::error::{Error, Result};
 use crate::guard::{self, Failure};
@@ -160,6 +162,8 @@ struct Shared {
     gpu: RefCell<Option<Arc<GpuSource>>>,
     /// Problems each module found in its assets (`Host::report_problems`).
     problems: RefCell<BTreeMap<String, Vec<Diagnostic>>>,
+    /// Libraries the build threads opened ahead of their reload.
+    preopener: Preopener,
 }
 
 /// The loader's live state. One per process (or per test).
@@ -176,6 +180,7 @@ impl Runtime {
         guard::install_hook();
         crate::watchdog::start();
         library::start_page_out();
+        let preopener = Preopener::new(config.generations_dir.clone());
         let shared = Rc::new_cyclic(|me| Shared {
             config,
             me: me.clone(),
@@ -190,6 +195,7 @@ impl Runtime {
             restart: Cell::new(false),
             gpu: RefCell::new(None),
             problems: RefCell::new(BTreeMap::new()),
+            preopener,
         });
         Runtime { shared }
     }
@@ -434,6 +440,11 @@ impl Runtime {
 
     /// Gives modules the shell's GPU (`ctx.gpu()`), and with it the store of resources kept
     /// across their reloads.
+    /// Opens built libraries ahead of their reload from a build thread (see [`Preopener`]).
+    pub fn preopener(&self) -> Preopener {
+        self.shared.preopener.clone()
+    }
+
     pub fn set_gpu(&self, source: Arc<GpuSource>) {
         *self.shared.gpu.borrow_mut() = Some(source);
     }
@@ -628,8 +639,14 @@ impl Shared {
         let Some(library) = &source.library else { return Ok(None) };
         let built = FileStamp::of(library);
         let number = self.generations.borrow().get(source.id()).copied().unwrap_or(0) + 1;
-        let path = library::generation_path(&self.config.generations_dir, &source.package, number);
-        let opened = library::open(library, &path)?;
+        let (path, opened) = match self.preopener.take(library, built) {
+            Some(ahead) => ahead,
+            None => {
+                let path = library::generation_path(&self.config.generations_dir, &source.package, number);
+                let opened = library::open(library, &path)?;
+                (path, opened)
+            }
+        };
         let embedded = Manifest::parse(opened.decl.metadata.manifest, std::path::Path::new("<embedded module.toml>"))
             .map_err(|e| Error::new(format!("{}: {e}", library.display())))?;
         if embedded.id != source.manifest.id {

@@ -515,6 +515,14 @@ impl LiveWorkspace {
     /// and the editor), watching their sources. The module crates are built first, here,
     /// so the start does not wait for a cold build.
     pub fn engine_shell(&self) -> Shell {
+        let mut command = self.engine_command();
+        command.arg("--headless");
+        Shell::spawn(command)
+    }
+
+    /// The copy's `playground` over the copy's own `modules`, watching their sources, with
+    /// the module crates built first (in a window unless `--headless` is added).
+    pub fn engine_command(&self) -> Command {
         let mut build = self.cargo();
         build.arg("build");
         for package in ["apps-editor", "apps-game", "systems-ecs", "systems-renderer", "plugins-movement"] {
@@ -528,11 +536,11 @@ impl LiveWorkspace {
         );
         let mut command = Command::new(self.root.join("target/debug/playground"));
         command
-            .args(["--headless", "--no-build", "--root"])
+            .args(["--no-build", "--root"])
             .arg(&self.root)
             .env("CARGO_TARGET_DIR", self.root.join("target"))
             .env_remove("LD_LIBRARY_PATH");
-        Shell::spawn(command)
+        command
     }
 
     fn shell_command(&self, build_on_start: bool) -> Command {
@@ -633,11 +641,14 @@ impl Xvfb {
         if !watch {
             command.arg("--no-watch");
         }
+        command.arg("--modules").arg(&sandbox.modules).arg("--library-dir").arg(&sandbox.libs);
+        self.spawn(command, home)
+    }
+
+    /// Starts `command` (a `playground` in a window) on this display with `home` as its
+    /// home; `ready` arrives after the first editor frame.
+    pub fn spawn(&self, mut command: Command, home: &Path) -> Shell {
         command
-            .arg("--modules")
-            .arg(&sandbox.modules)
-            .arg("--library-dir")
-            .arg(&sandbox.libs)
             .env("DISPLAY", &self.display)
             .env("XDG_RUNTIME_DIR", home.join("xdg-runtime"))
             // A fresh place for eframe's saved window and egui memory.
