@@ -153,6 +153,8 @@ fn engine(xvfb: &Xvfb, home: &std::path::Path) {
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(shell.ok("call apps/game status")["entities"], 1000);
     let thousand = play_rate(&mut shell);
+    shell.ok("call apps/game pause");
+    let paused = idle_cpu(&shell);
     assert!(shell.quit(), "playground did not quit");
     for (what, (fps, cpu_ms)) in [("40 entities (the demo)", playing), ("1000 entities", thousand)] {
         println!(
@@ -160,6 +162,7 @@ fn engine(xvfb: &Xvfb, home: &std::path::Path) {
             PLAY.as_secs()
         );
     }
+    println!("the game paused (1000 entities): idle CPU over {} s {paused:.2}% of one core", IDLE.as_secs());
 }
 
 const PLAY: Duration = Duration::from_secs(5);
