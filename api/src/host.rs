@@ -11,6 +11,7 @@ use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::caller::ModuleCaller;
 use crate::gpu::Gpu;
 use crate::service::{Contract, Service};
 use crate::worker::{Stop, Work};
@@ -67,6 +68,11 @@ pub trait Host {
     fn spawn_worker(&self, name: &str, work: Work) -> Result<(), String> {
         drop(work);
         Err(format!("this host cannot run workers (asked for `{name}`)"))
+    }
+    /// A handle that calls modules from any thread or async task, at the host's next safe
+    /// point (see [`crate::caller`]).
+    fn caller(&self) -> Result<ModuleCaller, String> {
+        Err("this host takes no calls from other threads".to_owned())
     }
     /// The shell's GPU for the module this host handle was given to (see [`crate::gpu`]).
     /// It fails, saying why, when there is no adapter or no window yet.
@@ -321,6 +327,12 @@ impl Context {
     /// stops (see [`crate::worker`]).
     pub fn spawn_worker(&self, name: &str, work: impl FnOnce(Stop) + Send + 'static) -> Result<(), String> {
         self.host.spawn_worker(name, Box::new(work))
+    }
+
+    /// A `Send + Clone` handle that calls modules from any thread or async task, e.g. this
+    /// module's workers (see [`crate::caller`]): the seed's `MODULE_LOADER.call_module`.
+    pub fn caller(&self) -> Result<ModuleCaller, String> {
+        self.host.caller()
     }
 
     /// The shell's GPU (see [`crate::gpu`]); an error says why there is none.

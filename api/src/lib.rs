@@ -9,6 +9,7 @@
 //! - [`service`]: the typed fast path between modules, through contract traits;
 //! - [`worker`]: background threads a module owns, which the host stops with it;
 //! - [`gpu`]: the shell's GPU device, and the GPU resources the host keeps across reloads;
+//! - [`caller`]: calls into modules from any thread or async task ([`caller::ModuleCaller`]);
 //!
 //! plus [`log`], the process-wide buffer of recent `tracing` events the editor shows,
 //! [`codec`], the one encoding for bytes that cross a module boundary, and re-exports of
@@ -17,6 +18,7 @@
 //! The api knows nothing about libloading, manifests, cargo or the editor UI.
 
 pub mod abi;
+pub mod caller;
 pub mod codec;
 pub mod gpu;
 pub mod host;

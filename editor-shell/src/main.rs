@@ -146,6 +146,11 @@ fn run(cli: Cli) -> Result<(), String> {
             let options = Options { watch: !cli.no_watch, restore: cli.restore_state, mcp, wait_for_fix: true };
             // The headless loop waits on the inbox itself: nothing to wake.
             let (inbox, messages) = Inbox::channel(None);
+            // A call from another thread (`ModuleCaller`) reaches the safe point at once.
+            let calls = inbox.clone();
+            runtime.set_call_wake(move || {
+                let _ = calls.send(inbox::Message::Wake);
+            });
             let controllers = Controllers::start(&options, &inbox, stdin())?;
             runtime.set_gpu(gpu::headless());
             headless::run(&runtime, &paths, &options, (inbox, messages), controllers, built)
@@ -159,6 +164,10 @@ fn run(cli: Cli) -> Result<(), String> {
             // Each message repaints the window, which then reaches its safe point.
             let (ctx, waker) = window::wakeup();
             let (inbox, messages) = Inbox::channel(Some(Arc::clone(&waker)));
+            // A call from another thread (`ModuleCaller`) asks for a frame, whose safe point
+            // runs it.
+            let calls = Arc::clone(&waker);
+            runtime.set_call_wake(move || calls());
             let controllers = Controllers::start(&options, &inbox, stdin())?;
             window::run(&runtime, &paths, &options, !cli.no_build, (ctx, waker), (inbox, messages), controllers)
         }

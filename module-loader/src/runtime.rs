@@ -30,6 +30,7 @@ use std::time::Instant;
 use module_rules::discover::{ModuleSource, discover};
 use module_rules::graph::Graph;
 use module_rules::manifest::Manifest;
+use playground_api::caller::{CallQueue, ModuleCaller};
 use playground_api::gpu::GpuSource;
 use playground_api::host::{
     BuildStatus, DependencyInfo, Diagnostic, ModuleInfo, ModuleStatus, ReloadOutcome, ReloadRecord,
@@ -164,6 +165,8 @@ struct Shared {
     problems: RefCell<BTreeMap<String, Vec<Diagnostic>>>,
     /// Libraries the build threads opened ahead of their reload.
     preopener: Preopener,
+    /// Calls from other threads, run at the safe point (`Runtime::run_calls`).
+    calls: Rc<CallQueue>,
 }
 
 /// The loader's live state. One per process (or per test).
@@ -196,6 +199,7 @@ impl Runtime {
             gpu: RefCell::new(None),
             problems: RefCell::new(BTreeMap::new()),
             preopener,
+            calls: Rc::new(CallQueue::new()),
         });
         Runtime { shared }
     }
@@ -314,6 +318,8 @@ impl Runtime {
     /// The safe point: runs the queued reloads, in request order. Call it between frames,
     /// when no module code is on the stack.
     pub fn run_queued(&self) -> Vec<ReloadRecord> {
+        // Calls from other threads first: they were asked before the reloads ran.
+        self.run_calls();
         let mut records = Vec::new();
         loop {
             let next = {
@@ -440,6 +446,29 @@ impl Runtime {
 
     /// Gives modules the shell's GPU (`ctx.gpu()`), and with it the store of resources kept
     /// across their reloads.
+    /// A handle to call modules from any thread (see [`ModuleCaller`]); the calls run in
+    /// [`Runtime::run_calls`], which [`Runtime::run_queued`] calls first.
+    pub fn caller(&self) -> ModuleCaller {
+        self.shared.calls.caller()
+    }
+
+    /// How a call from another thread wakes the main loop (the window sleeps when idle).
+    pub fn set_call_wake(&self, wake: impl Fn() + Send + Sync + 'static) {
+        self.shared.calls.set_wake(wake);
+    }
+
+    /// Runs the calls other threads queued, in order, and answers them; call it only at the
+    /// safe point. Returns how many ran.
+    pub fn run_calls(&self) -> usize {
+        let calls = self.shared.calls.take();
+        let count = calls.len();
+        for call in calls {
+            let answer = self.shared.call(&call.module, &call.method, &call.args).map_err(Error::into_message);
+            call.answer(answer);
+        }
+        count
+    }
+
     /// Opens built libraries ahead of their reload from a build thread (see [`Preopener`]).
     pub fn preopener(&self) -> Preopener {
         self.shared.preopener.clone()
@@ -719,7 +748,7 @@ impl Shared {
         let instance = guard::catch(|| (vtable.create)()).map_err(|e| format!("`{id}` failed in create: {e}"))?;
         // From here on the instance lives in a slot, so that every call below goes through
         // the one helper, and a failure stops it the one way.
-        let slot = Rc::new(Slot::new(source.clone(), features.clone(), generation, instance));
+        let slot = Rc::new(Slot::new(source.clone(), features.clone(), generation, instance, Rc::clone(&self.calls)));
         let fail = |message: String| {
             slot.discard();
             message

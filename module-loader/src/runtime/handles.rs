@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::rc::{Rc, Weak};
 
 use playground_api::Host;
+use playground_api::caller::ModuleCaller;
 use playground_api::gpu::Gpu;
 use playground_api::host::{BuildStatus, Callee, Diagnostic, ModuleInfo, ReloadRecord};
 use playground_api::module::CallFn;
@@ -135,6 +136,10 @@ impl Host for HostHandle {
         let slot =
             owner.upgrade().ok_or_else(|| format!("the module that asked for the worker `{name}` has stopped"))?;
         slot.spawn_worker(name, work)
+    }
+
+    fn caller(&self) -> Result<ModuleCaller, String> {
+        Ok(self.shared()?.calls.caller())
     }
 
     fn gpu(&self) -> Result<Gpu, String> {

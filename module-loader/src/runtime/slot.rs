@@ -5,11 +5,13 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use module_rules::discover::ModuleSource;
+use playground_api::caller::CallQueue;
 use playground_api::module::{Instance, ModuleDecl, VTable};
 use playground_api::tracing;
 use playground_api::worker::{Stop, Work};
@@ -69,6 +71,9 @@ pub(crate) struct Slot {
     /// Threads that appeared while this generation started (create, initialize, restore):
     /// its own, started some other way than a worker. Checked when it stops.
     started_threads: RefCell<BTreeSet<u32>>,
+    /// Calls from other threads: refused while this generation's workers are joined, since
+    /// a worker may be waiting for one (see `stop_workers`).
+    calls: Rc<CallQueue>,
 }
 
 /// The ids of this process's threads alive now.
@@ -84,6 +89,7 @@ impl Slot {
         features: BTreeSet<String>,
         generation: Generation,
         instance: Instance,
+        calls: Rc<CallQueue>,
     ) -> Slot {
         Slot {
             module: Arc::from(source.id()),
@@ -93,6 +99,7 @@ impl Slot {
             instance: RefCell::new(Some(instance)),
             workers: RefCell::new(Vec::new()),
             started_threads: RefCell::new(BTreeSet::new()),
+            calls,
         }
     }
 
@@ -171,6 +178,17 @@ impl Slot {
         }
         let deadline = Instant::now() + STOP_GRACE;
         while Instant::now() < deadline && workers.iter().any(|w| !w.thread.is_finished()) {
+            // A worker waiting for a call's answer would wait for this very thread: calls
+            // queued meanwhile are refused, so it can see its stop request and return.
+            for call in self.calls.take() {
+                let message = format!(
+                    "`{}` did not run `{}`: `{}` is stopping (a reload or a shutdown); try again",
+                    call.module,
+                    call.method,
+                    self.id()
+                );
+                call.answer(Err(message));
+            }
             std::thread::sleep(Duration::from_millis(1));
         }
         let id = self.id();
