@@ -59,9 +59,10 @@ fn close(pixel: [u8; 3], expected: [f32; 3]) -> bool {
     pixel.iter().zip(expected).all(|(p, e)| (f32::from(*p) - e * 255.0).abs() <= 4.0)
 }
 
-/// Entities (id, x, y) far enough from each other and from the arena's border that the pixel
-/// at their centre is theirs.
+/// Enemies (id, x, y) far enough from every other entity and from the arena's border that
+/// the pixel at their centre is theirs (the player, drawn larger and in white, is left out).
 fn lone_entities(shell: &mut Shell) -> Vec<(u64, f32, f32)> {
+    let player = shell.ok("call apps/game status")["player"].as_u64();
     let all = shell.ok("call systems/ecs entities");
     let entities: Vec<(u64, f32, f32)> = all
         .as_array()
@@ -75,9 +76,10 @@ fn lone_entities(shell: &mut Shell) -> Vec<(u64, f32, f32)> {
     entities
         .iter()
         .filter(|(id, x, y)| {
-            (3.0..97.0).contains(x)
+            Some(*id) != player
+                && (3.0..97.0).contains(x)
                 && (3.0..97.0).contains(y)
-                && entities.iter().all(|(other, ox, oy)| other == id || (ox - x).hypot(oy - y) > 6.0)
+                && entities.iter().all(|(other, ox, oy)| other == id || (ox - x).hypot(oy - y) > 7.0)
         })
         .copied()
         .collect()

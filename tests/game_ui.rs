@@ -176,3 +176,62 @@ fn the_game_panels_width_survives_reloads_of_the_editor_and_the_game() {
     let seen = palette_pixels(&mut h);
     assert!(seen.iter().all(|&n| n >= 4), "the world is drawn after the reloads: {seen:?}");
 }
+
+/// The player's position, from the world.
+fn player_position(h: &Harness<'_, Runtime>) -> (f64, f64) {
+    let player = status(h)["player"].clone();
+    let transform = call(h.state(), "systems/ecs", "get", player).expect("the world answers");
+    let p = &transform["position"];
+    (p["x"].as_f64().expect("x"), p["y"].as_f64().expect("y"))
+}
+
+#[test]
+fn the_keyboard_moves_the_player_once_the_view_has_focus() {
+    let (_sandbox, mut h) = game_harness();
+    h.run_steps(2);
+    let view = panel(&h).center();
+    let start = player_position(&h);
+
+    // Keys before the view has focus steer nothing (the editor may use them).
+    h.key_down(egui::Key::D);
+    h.run_steps(10);
+    h.key_up(egui::Key::D);
+    h.run_steps(1);
+    assert!((player_position(&h).0 - start.0).abs() < 0.01, "{start:?} -> {:?}", player_position(&h));
+
+    // A click on the view gives it the keyboard: D moves right, W up, at the player's speed.
+    h.event(egui::Event::PointerButton {
+        pos: view,
+        button: egui::PointerButton::Primary,
+        pressed: true,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.event(egui::Event::PointerButton {
+        pos: view,
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.run_steps(2);
+    let before = player_position(&h);
+    h.key_down(egui::Key::D);
+    h.run_steps(30);
+    h.key_up(egui::Key::D);
+    h.run_steps(2);
+    let right = player_position(&h);
+    // 30 ticks of 1/60 s at 30 units a second: 15 units, give or take a tick.
+    assert!((right.0 - before.0 - 15.0).abs() <= 1.5, "right: {before:?} -> {right:?}");
+    assert!((right.1 - before.1).abs() < 0.01, "only right: {before:?} -> {right:?}");
+    h.key_down(egui::Key::ArrowUp);
+    h.run_steps(20);
+    h.key_up(egui::Key::ArrowUp);
+    h.run_steps(2);
+    let up = player_position(&h);
+    assert!((up.1 - right.1 - 10.0).abs() <= 1.5, "up: {right:?} -> {up:?}");
+    assert_eq!(selected_module(&h), Value::Null, "the arrows steered the player, not the editor's selection");
+}
+
+/// The editor's selection, as its saved UI state says.
+fn selected_module(h: &Harness<'_, Runtime>) -> Value {
+    call(h.state(), "apps/editor", "ui_state", Value::Null).expect("the editor answers")["selected"].clone()
+}

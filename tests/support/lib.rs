@@ -28,13 +28,14 @@ pub fn profile_dir() -> PathBuf {
 }
 
 /// Every package the tests load, and the shell binary.
-const PACKAGES: [&str; 13] = [
+const PACKAGES: [&str; 14] = [
     "editor-shell",
     "apps-editor",
     "apps-game",
     "systems-ecs",
     "systems-renderer",
     "plugins-movement",
+    "plugins-combat",
     "fx-probe",
     "fx-counter",
     "fx-evolve-v1",
@@ -130,16 +131,18 @@ impl Sandbox {
         Sandbox::with(&["core/types", "core/ecs", "systems/ecs", "plugins/movement"])
     }
 
-    /// The engine: the demo modules with the renderer and the game, and the `assets` folder
+    /// The engine: the demo modules with the renderer, combat and the game, and the `assets` folder
     /// beside the modules, where the renderer finds its shader.
     pub fn engine() -> Sandbox {
         let sandbox = Sandbox::with(&[
             "core/types",
             "core/ecs",
             "core/rendering",
+            "core/combat",
             "systems/ecs",
             "systems/renderer",
             "plugins/movement",
+            "plugins/combat",
             "apps/game",
         ]);
         sync(&workspace().join("assets"), &sandbox.path().join("assets"));
@@ -525,7 +528,9 @@ impl LiveWorkspace {
     pub fn engine_command(&self) -> Command {
         let mut build = self.cargo();
         build.arg("build");
-        for package in ["apps-editor", "apps-game", "systems-ecs", "systems-renderer", "plugins-movement"] {
+        for package in
+            ["apps-editor", "apps-game", "systems-ecs", "systems-renderer", "plugins-movement", "plugins-combat"]
+        {
             build.args(["-p", package]);
         }
         let output = build.output().expect("cargo runs");

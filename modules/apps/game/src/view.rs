@@ -1,12 +1,35 @@
-//! The game's view: the world as sprites, and the panel that shows it with Play, Pause and
-//! Step. It draws only when something changed (a tick, a resize, a reload), so a paused game
-//! costs nothing while the window idles.
+//! The game's view: the world as sprites with health bars, and the panel that shows it with
+//! Play, Pause, Step and the score. It draws only when something changed (a tick, a resize, a
+//! reload), so a paused game costs nothing while the window idles. Clicking the view gives it
+//! the keyboard: WASD or the arrows steer the player, Space strikes.
 
+use core_combat::{Fighter, Score};
 use core_ecs::{EntityId, Transform, World};
 use core_rendering::{Camera, Color, Line, Renderer, Shape, Sprite, Vec2};
 use playground_api::{Service, egui};
 
-use crate::Play;
+/// Whether the game plays, and how far it got.
+pub(crate) struct PlaySummary {
+    pub(crate) playing: bool,
+    pub(crate) ticks: u64,
+}
+
+/// What the panel's header and the drawing need to know of the game.
+pub(crate) struct Header<'a> {
+    pub(crate) play: &'a PlaySummary,
+    pub(crate) score: Score,
+    pub(crate) fighters: &'a [Fighter],
+    pub(crate) player: EntityId,
+}
+
+/// The keys held on the view while it has focus.
+#[derive(Default)]
+pub(crate) struct Keys {
+    /// Where the player is steered, each axis in -1..=1 (y up, as the world's).
+    pub(crate) direction: Vec2,
+    /// Space was pressed.
+    pub(crate) strike: bool,
+}
 
 /// What the user asked for in the panel.
 pub(crate) enum Action {
@@ -44,31 +67,55 @@ pub(crate) fn color_of(id: EntityId) -> Color {
 /// How much of the world the view shows at least, across and down: the arena and a margin.
 const ARENA_VIEW: f32 = 110.0;
 
-/// The size of an entity's sprite, in world units.
+/// The size of an entity's sprite, and of the player's, in world units.
 pub(crate) const SPRITE_SIZE: f32 = 4.0;
+const PLAYER_SIZE: f32 = 6.0;
 
-/// The world as sprites, and the arena's border as lines.
-fn sprites(world: &Service<dyn World>) -> Result<(Vec<Sprite>, Vec<Line>), String> {
+/// The world as sprites (the fighters that are out are not drawn), a health bar over each
+/// hurt fighter, and the arena's border, as lines.
+fn sprites(
+    world: &Service<dyn World>,
+    fighters: &[Fighter],
+    player: EntityId,
+) -> Result<(Vec<Sprite>, Vec<Line>), String> {
     let mut sprites = Vec::new();
+    let mut lines = Vec::new();
+    let (red, green) = (Color::rgb(0.85, 0.2, 0.2), Color::rgb(0.3, 0.9, 0.3));
     world.with(|w| {
         w.for_each_mut(&mut |id, t: &mut Transform| {
-            sprites.push(Sprite {
-                position: t.position,
-                size: Vec2::new(SPRITE_SIZE, SPRITE_SIZE),
-                color: color_of(id),
-                shape: if id.0 % 2 == 0 { Shape::Disc } else { Shape::Square },
-            });
+            let fighter = fighters.iter().find(|f| f.id == id);
+            if fighter.is_some_and(|f| !f.alive()) {
+                return;
+            }
+            let (size, color, shape) = if id == player {
+                (PLAYER_SIZE, Color::rgb(1.0, 1.0, 1.0), Shape::Disc)
+            } else {
+                (SPRITE_SIZE, color_of(id), if id.0 % 2 == 0 { Shape::Disc } else { Shape::Square })
+            };
+            sprites.push(Sprite { position: t.position, size: Vec2::new(size, size), color, shape });
+            if let Some(f) = fighter.filter(|f| f.health < f.max_health) {
+                let left = t.position + Vec2::new(-size / 2.0, size / 2.0 + 1.5);
+                let full = left + Vec2::new(size, 0.0);
+                let part = left + Vec2::new(size * (f.health / f.max_health).clamp(0.0, 1.0), 0.0);
+                lines.push(Line { from: left, to: full, color: red });
+                lines.push(Line { from: left, to: part, color: green });
+            }
         });
     })?;
     let grey = Color { r: 0.5, g: 0.5, b: 0.55, a: 1.0 };
     let corners = [Vec2::new(0.0, 0.0), Vec2::new(100.0, 0.0), Vec2::new(100.0, 100.0), Vec2::new(0.0, 100.0)];
-    let lines = (0..4).map(|i| Line { from: corners[i], to: corners[(i + 1) % 4], color: grey }).collect();
+    lines.extend((0..4).map(|i| Line { from: corners[i], to: corners[(i + 1) % 4], color: grey }));
     Ok((sprites, lines))
 }
 
 /// Draws the world into the renderer's view.
-pub(crate) fn draw(world: &Service<dyn World>, renderer: &Service<dyn Renderer>) -> Result<(), String> {
-    let (sprites, lines) = sprites(world)?;
+pub(crate) fn draw(
+    world: &Service<dyn World>,
+    renderer: &Service<dyn Renderer>,
+    fighters: &[Fighter],
+    player: EntityId,
+) -> Result<(), String> {
+    let (sprites, lines) = sprites(world, fighters, player)?;
     renderer.with(|r| r.draw(&sprites, &lines))?
 }
 
@@ -79,14 +126,16 @@ impl View {
         ui: &mut egui::Ui,
         world: &Service<dyn World>,
         renderer: &Service<dyn Renderer>,
-        play: &Play,
+        header: &Header<'_>,
         step: f32,
-    ) -> Option<Action> {
+    ) -> (Option<Action>, Keys) {
         let mut action = None;
+        let mut keys = Keys::default();
+        let playing = header.play.playing;
         egui::Panel::right("game_view").resizable(true).default_size(460.0).min_size(220.0).show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.strong("Game");
-                if play.playing {
+                if playing {
                     if ui.button("⏸ Pause").clicked() {
                         action = Some(Action::Pause);
                     }
@@ -96,18 +145,28 @@ impl View {
                 if ui.button("Step").clicked() {
                     action = Some(Action::Step);
                 }
-                ui.label(format!("tick {}", play.ticks));
+                ui.label(format!("tick {}", header.play.ticks));
+                ui.separator();
+                ui.label(format!("score {}", header.score.defeated));
+                ui.label(format!("deaths {}", header.score.deaths));
+                if let Some(me) = header.fighters.iter().find(|f| f.id == header.player) {
+                    if me.alive() {
+                        ui.label(format!("health {:.0}", me.health));
+                    } else {
+                        ui.colored_label(ui.visuals().warn_fg_color, format!("back in {:.1} s", me.respawn_in));
+                    }
+                }
             });
             if let Some(error) = &self.error {
                 ui.colored_label(ui.visuals().error_fg_color, error);
             }
-            self.viewport(ui, world, renderer, play.playing);
+            keys = self.viewport(ui, world, renderer, header);
         });
-        if play.playing {
+        if playing {
             // The steady rate: a frame for every tick while it plays, none while paused.
             ui.ctx().request_repaint_after(std::time::Duration::from_secs_f32(step));
         }
-        action
+        (action, keys)
     }
 
     fn viewport(
@@ -115,11 +174,11 @@ impl View {
         ui: &mut egui::Ui,
         world: &Service<dyn World>,
         renderer: &Service<dyn Renderer>,
-        playing: bool,
-    ) {
+        header: &Header<'_>,
+    ) -> Keys {
         if let Ok(Some(why)) = renderer.with(|r| r.unavailable()) {
             ui.label(format!("The game view cannot be drawn: {why}"));
-            return;
+            return Keys::default();
         }
         let size = ui.available_size();
         let ppp = ui.ctx().pixels_per_point();
@@ -132,8 +191,8 @@ impl View {
             r.set_camera(Camera { center: Vec2::new(50.0, 50.0), height: ARENA_VIEW.max(ARENA_VIEW / aspect) });
             changed
         });
-        if self.dirty || playing || resized.unwrap_or(true) {
-            match draw(world, renderer) {
+        if self.dirty || header.play.playing || resized.unwrap_or(true) {
+            match draw(world, renderer, header.fighters, header.player) {
                 Ok(()) => {
                     self.dirty = false;
                     self.error = None;
@@ -141,16 +200,42 @@ impl View {
                 Err(e) => self.error = Some(e),
             }
         }
-        match renderer.with(|r| r.texture()) {
-            Ok(Ok(texture)) => {
-                ui.add(egui::Image::new((texture, size)).sense(egui::Sense::click()));
-            }
+        let texture = match renderer.with(|r| r.texture()) {
+            Ok(Ok(texture)) => texture,
             Ok(Err(e)) => {
                 ui.label(format!("The game view cannot be shown: {e}"));
+                return Keys::default();
             }
             Err(busy) => {
                 ui.label(format!("The game view cannot be shown: {busy}"));
+                return Keys::default();
             }
+        };
+        let response = ui.add(egui::Image::new((texture, size)).sense(egui::Sense::click()));
+        let response = response.on_hover_text("Click to play: WASD or the arrows move, Space strikes, Esc lets go");
+        if response.clicked() {
+            response.request_focus();
         }
+        if !response.has_focus() {
+            return Keys::default();
+        }
+        // The arrows are the player's while the view has focus, not egui's focus moves.
+        let filter = egui::EventFilter { horizontal_arrows: true, vertical_arrows: true, ..Default::default() };
+        ui.memory_mut(|m| m.set_focus_lock_filter(response.id, filter));
+        ui.painter().rect_stroke(response.rect, 0.0, ui.visuals().selection.stroke, egui::StrokeKind::Inside);
+        ui.input(|i| {
+            let held = |keys: [egui::Key; 2]| keys.iter().any(|k| i.key_down(*k));
+            let axis = |minus: bool, plus: bool| f32::from(u8::from(plus)) - f32::from(u8::from(minus));
+            if i.key_pressed(egui::Key::Escape) {
+                return Keys::default();
+            }
+            Keys {
+                direction: Vec2::new(
+                    axis(held([egui::Key::A, egui::Key::ArrowLeft]), held([egui::Key::D, egui::Key::ArrowRight])),
+                    axis(held([egui::Key::S, egui::Key::ArrowDown]), held([egui::Key::W, egui::Key::ArrowUp])),
+                ),
+                strike: i.key_pressed(egui::Key::Space),
+            }
+        })
     }
 }

@@ -1,6 +1,6 @@
 //! Plain value types shared by modules: a 2D vector and an entity id.
 
-use std::ops::{Add, AddAssign, Mul};
+use std::ops::{Add, AddAssign, Mul, Sub};
 
 use playground_api::serde::{Deserialize, Serialize};
 
@@ -22,12 +22,25 @@ impl Vec2 {
     pub fn length(self) -> f32 {
         self.x.hypot(self.y)
     }
+
+    /// This vector scaled to length 1, or zero if it has no length.
+    pub fn normalized(self) -> Vec2 {
+        let length = self.length();
+        if length > f32::EPSILON { self * (1.0 / length) } else { Vec2::ZERO }
+    }
 }
 
 impl Add for Vec2 {
     type Output = Vec2;
     fn add(self, other: Vec2) -> Vec2 {
         Vec2::new(self.x + other.x, self.y + other.y)
+    }
+}
+
+impl Sub for Vec2 {
+    type Output = Vec2;
+    fn sub(self, other: Vec2) -> Vec2 {
+        Vec2::new(self.x - other.x, self.y - other.y)
     }
 }
 

@@ -1,0 +1,116 @@
+//! The game's rules for one tick: the player moves where the input points, enemies near it
+//! chase it, `plugins/movement` moves everyone, `plugins/combat` settles contact, blows,
+//! defeats and comebacks.
+
+use std::rc::Rc;
+
+use core_combat::{EntityId, Fighter, Score, StepReport, Team, methods};
+use core_ecs::{Transform, Vec2, World};
+use playground_api::host::Callee;
+use playground_api::serde::{Deserialize, Serialize};
+use playground_api::{Service, codec};
+
+/// How the player and the enemies move.
+#[derive(Clone, Copy, Deserialize)]
+#[serde(crate = "playground_api::serde", default)]
+pub(crate) struct Speeds {
+    pub(crate) player_speed: f32,
+    pub(crate) enemy_speed: f32,
+    pub(crate) chase_radius: f32,
+}
+
+impl Default for Speeds {
+    fn default() -> Self {
+        Speeds { player_speed: 30.0, enemy_speed: 9.0, chase_radius: 35.0 }
+    }
+}
+
+/// Where the player starts: the middle of the arena.
+pub(crate) const START: Vec2 = Vec2::new(50.0, 50.0);
+
+/// The modules the game plays through, resolved in `initialize`.
+pub(crate) struct Links {
+    pub(crate) world: Service<dyn World>,
+    pub(crate) movement: Rc<dyn Callee>,
+    pub(crate) combat: Rc<dyn Callee>,
+}
+
+impl Links {
+    pub(crate) fn fighters(&self) -> Result<Vec<Fighter>, String> {
+        codec::decode(&self.combat.call(methods::FIGHTERS, &[])?)
+    }
+
+    pub(crate) fn score(&self) -> Result<Score, String> {
+        codec::decode(&self.combat.call(methods::SCORE, &[])?)
+    }
+
+    /// A blow of `attacker`; whom it hit.
+    pub(crate) fn attack(&self, attacker: EntityId) -> Result<Vec<EntityId>, String> {
+        codec::decode(&self.combat.call(methods::ATTACK, &codec::encode(&attacker)?)?)
+    }
+
+    /// Makes sure the player exists and that every entity fights: the player on its side,
+    /// everyone else against it. Returns the player.
+    pub(crate) fn join_everyone(&self, player: Option<EntityId>) -> Result<EntityId, String> {
+        let player = match player.filter(|p| self.world.with(|w| w.get(*p).is_some()).unwrap_or(false)) {
+            Some(player) => player,
+            None => self.world.with(|w| w.spawn(Transform { position: START, velocity: Vec2::ZERO }))?,
+        };
+        let mut ids = Vec::new();
+        self.world.with(|w| w.for_each_mut(&mut |id, _| ids.push(id)))?;
+        for id in ids {
+            let team = if id == player { Team::Player } else { Team::Enemy };
+            self.combat.call(methods::JOIN, &codec::encode(&(id, team))?)?;
+        }
+        Ok(player)
+    }
+
+    /// One tick of `dt` seconds with the player steered by `input` (each axis in -1..=1).
+    pub(crate) fn tick(
+        &self,
+        speeds: Speeds,
+        player: EntityId,
+        input: Vec2,
+        dt: f32,
+    ) -> Result<(StepReport, Vec<Fighter>), String> {
+        let fighters = self.fighters()?;
+        let alive = |id: EntityId| fighters.iter().find(|f| f.id == id).is_none_or(Fighter::alive);
+        let player_alive = alive(player);
+        let target = self.world.with(|w| w.get(player).map(|t| t.position))?;
+        self.world.with(|w| {
+            w.for_each_mut(&mut |id, t: &mut Transform| {
+                if id == player {
+                    t.velocity = if player_alive { input * speeds.player_speed } else { Vec2::ZERO };
+                } else if let Some(target) = target.filter(|_| player_alive && alive(id)) {
+                    let towards = target - t.position;
+                    if towards.length() <= speeds.chase_radius {
+                        t.velocity = towards.normalized() * speeds.enemy_speed;
+                    }
+                }
+            });
+        })?;
+        self.movement.call("step", &codec::encode(&dt)?)?;
+        let report: StepReport = codec::decode(&self.combat.call(methods::STEP, &codec::encode(&dt)?)?)?;
+        Ok((report, self.fighters()?))
+    }
+}
+
+/// The input direction, each axis clamped to -1..=1.
+pub(crate) fn clamp(v: Vec2) -> Vec2 {
+    Vec2::new(v.x.clamp(-1.0, 1.0), v.y.clamp(-1.0, 1.0))
+}
+
+/// What the game says about itself (`status`).
+#[derive(Serialize, Deserialize)]
+#[serde(crate = "playground_api::serde")]
+pub(crate) struct Status {
+    pub(crate) playing: bool,
+    pub(crate) ticks: u64,
+    pub(crate) entities: usize,
+    pub(crate) player: Option<EntityId>,
+    /// The player's health, if it fights.
+    pub(crate) health: Option<f32>,
+    pub(crate) score: Score,
+    /// Why nothing can be drawn, if so.
+    pub(crate) view: Option<String>,
+}
