@@ -23,9 +23,47 @@ fn graph_prints_the_load_order() {
     assert!(ok, "{err}");
     assert_eq!(
         out,
-        "core/types 1.0.0\ncore/ecs 1.0.0\ncore/rendering 1.0.0\nsystems/ecs 1.0.0\nsystems/renderer 1.0.0\n\
-         plugins/movement 1.0.0\napps/editor 0.1.0\napps/game 0.1.0\n"
+        "core/types 1.0.0\ncore/combat 1.0.0\ncore/ecs 1.0.0\ncore/rendering 1.0.0\nsystems/ecs 1.0.0\n\
+         systems/renderer 1.0.0\nplugins/combat 1.0.0\nplugins/movement 1.0.0 [driven, integrate, wrap]\n\
+         apps/editor 0.1.0\napps/game 0.1.0\n"
     );
+}
+
+#[test]
+fn one_app_loads_with_its_closure_only_and_a_bad_app_is_explained() {
+    let root = workspace();
+    let root = root.to_str().expect("utf-8 path");
+    let (ok, out, err) = playground(&["graph", "--app", "game", "--root", root]);
+    assert!(ok, "{err}");
+    assert!(!out.contains("apps/editor"), "the game ships without the editor: {out}");
+    assert!(out.contains("plugins/combat 1.0.0\n") && out.ends_with("apps/game 0.1.0\n"), "{out}");
+
+    let (ok, out, err) = playground(&["graph", "--app", "chess", "--root", root]);
+    assert!(!ok && out.is_empty());
+    assert!(err.contains("there is no app `apps/chess`: the apps here are apps/editor, apps/game"), "{err}");
+    let (ok, _, err) = playground(&["graph", "--app", "core/ecs", "--root", root]);
+    assert!(!ok);
+    assert!(err.contains("`core/ecs` is not an app"), "{err}");
+
+    // Headless, the game plays with exactly its modules.
+    let sandbox = Sandbox::engine();
+    sandbox.add("apps/editor", &playground_tests::module_dir("apps/editor"));
+    let mut command = sandbox.headless_command();
+    command.args(["--app", "game"]);
+    let mut shell = Shell::spawn(command);
+    let modules = shell.ok("modules");
+    let ids: Vec<&str> = modules.as_array().expect("modules").iter().filter_map(|m| m["id"].as_str()).collect();
+    assert!(!ids.contains(&"apps/editor") && ids.contains(&"apps/game"), "{ids:?}");
+    let ticks = shell.ok("call apps/game step")["ticks"].as_u64().expect("ticks");
+    assert_eq!(shell.ok("call apps/game step")["ticks"], json!(ticks + 1));
+    assert!(shell.quit());
+
+    // An app whose closure does not resolve (a dependency's folder is gone) says which.
+    std::fs::remove_dir_all(sandbox.modules.join("plugins/combat")).expect("remove combat");
+    let modules = sandbox.modules.to_str().expect("utf-8 path").to_owned();
+    let (ok, _, err) = playground(&["graph", "--app", "game", "--modules", &modules]);
+    assert!(!ok);
+    assert!(err.contains("`apps/game` depends on `plugins/combat`, which is not a module here"), "{err}");
 }
 
 #[test]

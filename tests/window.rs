@@ -1,7 +1,7 @@
 //! The real window under Xvfb (Mesa's software Vulkan, no GPU): start `playground` with the
 //! demo modules and the editor, wait for its first frame, take a screenshot and check it is
 //! not blank, reload the editor module through the stdin control path, take another, and
-//! quit cleanly. Skipped, saying so, where Xvfb or ImageMagick's `import` is missing (CI
+//! quit cleanly; and the game run as the only app. Skipped, saying so, where Xvfb or ImageMagick's `import` is missing (CI
 //! installs them: scripts/install-deps.sh).
 
 #[path = "common/editor.rs"]
@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use playground_api::serde_json;
-use playground_tests::{Xvfb, installed, window_home, workspace};
+use playground_tests::{Sandbox, Xvfb, installed, module_dir, profile_dir, window_home, workspace};
 
 /// How many distinct colours a picture has: a blank (or black) window has one or two.
 fn colours(png: &Path) -> u64 {
@@ -81,5 +81,47 @@ fn the_editor_opens_draws_reloads_itself_and_quits_under_xvfb() {
     xvfb.screenshot(&third);
     assert!(colours(&third) > 16, "the screenshot after the restart is blank: {}", third.display());
 
+    assert!(shell.quit(), "playground did not exit cleanly after quit");
+}
+
+/// The RGB pixel at (x, y) of a screenshot.
+fn pixel(png_path: &Path, x: u32, y: u32) -> [u8; 3] {
+    let file = std::fs::File::open(png_path).expect("the screenshot");
+    let mut reader = png::Decoder::new(std::io::BufReader::new(file)).read_info().expect("a PNG");
+    let mut data = vec![0; reader.output_buffer_size().expect("a size")];
+    let info = reader.next_frame(&mut data).expect("its pixels");
+    let channels = match info.color_type {
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
+        other => panic!("a screenshot in {other:?}"),
+    };
+    let at = (y as usize * info.width as usize + x as usize) * channels;
+    [data[at], data[at + 1], data[at + 2]]
+}
+
+#[test]
+fn the_game_run_as_the_only_app_fills_the_window_without_the_editor() {
+    if !installed("Xvfb") || !installed("import") {
+        eprintln!("SKIPPED: Xvfb or ImageMagick's import is not installed (scripts/install-deps.sh installs them)");
+        return;
+    }
+    let sandbox = Sandbox::engine();
+    sandbox.add("apps/editor", &module_dir("apps/editor"));
+    let xvfb = Xvfb::start();
+    let home = window_home();
+    let mut command = Command::new(profile_dir().join("playground"));
+    command.args(["--no-build", "--no-watch", "--app", "game", "--modules"]).arg(&sandbox.modules);
+    command.arg("--library-dir").arg(&sandbox.libs);
+    let mut shell = xvfb.spawn(command, home.path());
+    let modules = shell.ok("modules");
+    let ids: Vec<&str> = modules.as_array().expect("modules").iter().filter_map(|m| m["id"].as_str()).collect();
+    assert!(!ids.contains(&"apps/editor"), "{ids:?}");
+    assert_eq!(shell.ok("call apps/game pause")["view"], serde_json::Value::Null, "the game can draw");
+    std::thread::sleep(Duration::from_millis(500));
+    let shot = shots_dir().join("game-alone.png");
+    xvfb.screenshot(&shot);
+    // Where the editor's graph would be, the game's view: its background, beside the arena.
+    assert_eq!(pixel(&shot, 30, 400), [15, 18, 26], "the game's view at the left: {}", shot.display());
+    assert!(colours(&shot) > 8, "the world is drawn: {}", shot.display());
     assert!(shell.quit(), "playground did not exit cleanly after quit");
 }

@@ -82,6 +82,10 @@ struct Cli {
     /// and exit (the launcher's probe).
     #[arg(long, hide = true)]
     check_api: bool,
+    /// Load only this app and the modules and features it needs (`game` or `apps/game`),
+    /// without the editor, as a game built with Playground would ship. Default: everything.
+    #[arg(long, global = true, value_name = "APP")]
+    app: Option<String>,
     /// Load the module states a restarting shell saved in this file.
     #[arg(long, value_name = "FILE")]
     restore_state: Option<PathBuf>,
@@ -97,7 +101,8 @@ enum McpMode {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Resolve every module and print the load order, one `id version` per line.
+    /// Resolve every module (with --app, that app's closure) and print the load order, one
+    /// `id version [features]` per line.
     Graph,
 }
 
@@ -123,13 +128,17 @@ fn run(cli: Cli) -> Result<(), String> {
         return Ok(());
     }
     let paths = workspace::Paths::find(cli.root.as_deref(), cli.modules, cli.library_dir)?;
-    let runtime = Runtime::new(paths.loader_config());
+    let mut config = paths.loader_config();
+    config.app.clone_from(&cli.app);
+    let runtime = Runtime::new(config);
     match cli.command {
         Some(Command::Graph) => {
             let graph = runtime.resolve().map_err(|e| e.to_string())?;
             let mut out = String::new();
             for source in graph.sources() {
-                out.push_str(&format!("{} {}\n", source.manifest.id, source.manifest.version));
+                let features: Vec<String> = graph.enabled_features(source.id()).into_iter().collect();
+                let features = if features.is_empty() { String::new() } else { format!(" [{}]", features.join(", ")) };
+                out.push_str(&format!("{} {}{features}\n", source.manifest.id, source.manifest.version));
             }
             workspace::print(&out);
             Ok(())

@@ -91,6 +91,10 @@ impl<'a> Shell<'a> {
 
     /// Why the fallback screen must show instead of the editor, if it must.
     fn editor_problem(&self, editor: Option<&ModuleInfo>) -> Option<String> {
+        // An app run on its own (`--app game`) has no editor to miss.
+        if self.runtime.config().app.as_deref().is_some_and(|app| module_loader::apps::app_id(app) != EDITOR) {
+            return None;
+        }
         let Some(editor) = editor else {
             return Some(format!(
                 "There is no editor module: {} has no module.toml.",

@@ -49,6 +49,7 @@ impl Paths {
             modules_root: self.modules.clone(),
             library_dir: self.library_dir.clone(),
             generations_dir: self.generations.clone(),
+            app: None,
         }
     }
 

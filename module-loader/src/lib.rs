@@ -22,7 +22,7 @@ pub mod runtime;
 pub mod rustc;
 pub mod watchdog;
 
-pub use module_rules::{Error, Graph, Result, discover, graph, manifest, scaffold};
+pub use module_rules::{Error, Graph, Result, apps, discover, graph, manifest, scaffold};
 pub use runtime::{Config, LoadReport, ModuleHandle, Removal, Runtime};
 
 /// The loader's error type, from `module-rules`: a sentence, no kind.

@@ -54,6 +54,8 @@ pub struct Config {
     pub library_dir: PathBuf,
     /// Where generation copies go; one folder per process is best.
     pub generations_dir: PathBuf,
+    /// Load only this app and what it needs (`--app game`); `None` loads every module.
+    pub app: Option<String>,
 }
 
 /// Why a module that was stopped (by a reload, until it starts again, or for good) is not
@@ -546,7 +548,10 @@ impl Shared {
 
     fn resolve(&self) -> Result<Graph> {
         let sources = discover(&self.config.modules_root, &self.config.library_dir)?;
-        Graph::resolve(sources)
+        match &self.config.app {
+            Some(app) => Graph::resolve(module_rules::apps::closure(sources, app)?),
+            None => Graph::resolve(sources),
+        }
     }
 
     /// Whether `id` is a module of the running graph or has a manifest on disk.

@@ -15,6 +15,7 @@
 //! This crate knows nothing about libloading, the api dylib, egui, threads or processes: the
 //! loader (`module-loader`) does the running, on these rules.
 
+pub mod apps;
 pub mod commands;
 pub mod discover;
 pub mod error;

@@ -184,6 +184,7 @@ impl Sandbox {
             modules_root: self.modules.clone(),
             library_dir: self.libs.clone(),
             generations_dir: self.dir.path().join("generations"),
+            app: None,
         })
     }
 

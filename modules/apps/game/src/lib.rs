@@ -154,6 +154,7 @@ impl Module for Game {
             }
         })?;
         let host = ctx.host();
+        self.view.alone = !host.modules().iter().any(|m| m.id == "apps/editor");
         self.links =
             Some(Links { world, movement: host.callee("plugins/movement")?, combat: host.callee("plugins/combat")? });
         self.renderer = Some(ctx.service::<dyn Renderer>()?);

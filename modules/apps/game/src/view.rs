@@ -43,11 +43,13 @@ pub(crate) struct View {
     /// Something changed since the last draw.
     pub(crate) dirty: bool,
     pub(crate) error: Option<String>,
+    /// No editor runs beside the game: it takes the whole window.
+    pub(crate) alone: bool,
 }
 
 impl Default for View {
     fn default() -> Self {
-        View { dirty: true, error: None }
+        View { dirty: true, error: None, alone: false }
     }
 }
 
@@ -132,7 +134,8 @@ impl View {
         let mut action = None;
         let mut keys = Keys::default();
         let playing = header.play.playing;
-        egui::Panel::right("game_view").resizable(true).default_size(460.0).min_size(220.0).show(ui, |ui| {
+        let alone = self.alone;
+        let contents = |ui: &mut egui::Ui| {
             ui.horizontal(|ui| {
                 ui.strong("Game");
                 if playing {
@@ -161,7 +164,13 @@ impl View {
                 ui.colored_label(ui.visuals().error_fg_color, error);
             }
             keys = self.viewport(ui, world, renderer, header);
-        });
+        };
+        if alone {
+            // Run as the only app (`--app game`): the whole window is the game's.
+            egui::CentralPanel::default().show(ui, contents);
+        } else {
+            egui::Panel::right("game_view").resizable(true).default_size(460.0).min_size(220.0).show(ui, contents);
+        }
         if playing {
             // The steady rate: a frame for every tick while it plays, none while paused.
             ui.ctx().request_repaint_after(std::time::Duration::from_secs_f32(step));
