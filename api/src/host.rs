@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::caller::ModuleCaller;
 use crate::gpu::Gpu;
+use crate::net::Sockets;
 use crate::service::{Contract, Service};
 use crate::worker::{Stop, Work};
 
@@ -68,6 +69,11 @@ pub trait Host {
     fn spawn_worker(&self, name: &str, work: Work) -> Result<(), String> {
         drop(work);
         Err(format!("this host cannot run workers (asked for `{name}`)"))
+    }
+    /// The sockets the host keeps for the module this handle was given to, across its
+    /// reloads (see [`crate::net`]).
+    fn sockets(&self) -> Result<Sockets, String> {
+        Err("this host keeps no sockets".to_owned())
     }
     /// A handle that calls modules from any thread or async task, at the host's next safe
     /// point (see [`crate::caller`]).
@@ -333,6 +339,11 @@ impl Context {
     /// module's workers (see [`crate::caller`]): the seed's `MODULE_LOADER.call_module`.
     pub fn caller(&self) -> Result<ModuleCaller, String> {
         self.host.caller()
+    }
+
+    /// The sockets the host keeps for this module across its reloads (see [`crate::net`]).
+    pub fn sockets(&self) -> Result<Sockets, String> {
+        self.host.sockets()
     }
 
     /// The shell's GPU (see [`crate::gpu`]); an error says why there is none.

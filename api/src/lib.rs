@@ -10,6 +10,7 @@
 //! - [`worker`]: background threads a module owns, which the host stops with it;
 //! - [`gpu`]: the shell's GPU device, and the GPU resources the host keeps across reloads;
 //! - [`caller`]: calls into modules from any thread or async task ([`caller::ModuleCaller`]);
+//! - [`net`]: the sockets the host keeps for a module across its reloads;
 //!
 //! plus [`log`], the process-wide buffer of recent `tracing` events the editor shows,
 //! [`codec`], the one encoding for bytes that cross a module boundary, and re-exports of
@@ -24,6 +25,7 @@ pub mod gpu;
 pub mod host;
 pub mod log;
 pub mod module;
+pub mod net;
 pub mod service;
 pub mod worker;
 

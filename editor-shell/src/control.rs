@@ -48,7 +48,38 @@ pub(crate) struct Options {
     /// assistant on MCP must be able to read the error), instead of failing the start (the
     /// window shows its could-not-start screen with Retry).
     pub(crate) wait_for_fix: bool,
+    /// Host or join a game once the modules run (`--host`, `--join`).
+    pub(crate) net: Option<NetStart>,
 }
+
+/// `--host ADDR` or `--join ADDR`, handed to `systems/networking` once it runs.
+#[derive(Clone, Debug)]
+pub(crate) struct NetStart {
+    pub(crate) join: bool,
+    pub(crate) addr: String,
+    pub(crate) allow_remote: bool,
+}
+
+impl NetStart {
+    /// Asks the networking module to host or join; a failure is logged and changes nothing
+    /// else (the modules run offline, and `call systems/networking status` says why).
+    fn run(&self, runtime: &Runtime) {
+        let method = if self.join { "join" } else { "host" };
+        let answer = playground_api::codec::encode(&(self.addr.clone(), self.allow_remote))
+            .and_then(|args| runtime.call(NETWORKING, method, &args).map_err(|e| e.to_string()));
+        match answer {
+            Ok(_) if self.join => tracing::info!("joined the game at {}", self.addr),
+            Ok(bytes) => {
+                let at: String = playground_api::codec::decode(&bytes).unwrap_or_default();
+                tracing::info!("hosting at {at}");
+            }
+            Err(e) => tracing::error!("{e}"),
+        }
+    }
+}
+
+/// The module `--host` and `--join` talk to.
+const NETWORKING: &str = "systems/networking";
 
 impl Options {
     /// Whether the stdin line protocol runs: not when MCP has stdin and stdout.
@@ -163,6 +194,9 @@ impl Control {
         tracing::info!("loaded {} module(s)", report.loaded.len());
         for (id, why) in &report.failed {
             tracing::error!("{id} did not load: {why}");
+        }
+        if let Some(net) = &options.net {
+            net.run(runtime);
         }
         let live = if options.watch {
             let inbox = inbox.clone();

@@ -86,6 +86,16 @@ struct Cli {
     /// without the editor, as a game built with Playground would ship. Default: everything.
     #[arg(long, global = true, value_name = "APP")]
     app: Option<String>,
+    /// Host a game at ADDR (e.g. 127.0.0.1:7777; port 0 picks one) once the modules run.
+    #[arg(long, value_name = "ADDR", conflicts_with = "join")]
+    host: Option<String>,
+    /// Join the game hosted at ADDR once the modules run.
+    #[arg(long, value_name = "ADDR")]
+    join: Option<String>,
+    /// Let --host and --join use a network interface, not just loopback. Anyone who reaches
+    /// it can play in this process's world.
+    #[arg(long)]
+    net_allow_remote: bool,
     /// Load the module states a restarting shell saved in this file.
     #[arg(long, value_name = "FILE")]
     restore_state: Option<PathBuf>,
@@ -122,8 +132,19 @@ fn init_logging() {
         .init();
 }
 
+/// What `--host` or `--join` asks for.
+fn net_start(cli: &Cli) -> Option<control::NetStart> {
+    let (join, addr) = match (&cli.host, &cli.join) {
+        (Some(addr), _) => (false, addr.clone()),
+        (None, Some(addr)) => (true, addr.clone()),
+        (None, None) => return None,
+    };
+    Some(control::NetStart { join, addr, allow_remote: cli.net_allow_remote })
+}
+
 fn run(cli: Cli) -> Result<(), String> {
     abi::check_running(&abi::STAMP)?;
+    let net = net_start(&cli);
     if cli.check_api {
         return Ok(());
     }
@@ -152,7 +173,13 @@ fn run(cli: Cli) -> Result<(), String> {
                 (None, Some(addr)) => Some(mcp::Transport::Http { addr, remote: cli.mcp_allow_remote }),
                 (None, None) => None,
             };
-            let options = Options { watch: !cli.no_watch, restore: cli.restore_state, mcp, wait_for_fix: true };
+            let options = Options {
+                watch: !cli.no_watch,
+                restore: cli.restore_state,
+                mcp,
+                wait_for_fix: true,
+                net,
+            };
             // The headless loop waits on the inbox itself: nothing to wake.
             let (inbox, messages) = Inbox::channel(None);
             // A call from another thread (`ModuleCaller`) reaches the safe point at once.
@@ -169,7 +196,13 @@ fn run(cli: Cli) -> Result<(), String> {
             // not stop it: the fallback screen shows why and offers Retry, and modules with an
             // older build still load.
             let mcp = cli.mcp_http.map(|addr| mcp::Transport::Http { addr, remote: cli.mcp_allow_remote });
-            let options = Options { watch: !cli.no_watch, restore: cli.restore_state, mcp, wait_for_fix: false };
+            let options = Options {
+                watch: !cli.no_watch,
+                restore: cli.restore_state,
+                mcp,
+                wait_for_fix: false,
+                net,
+            };
             // Each message repaints the window, which then reaches its safe point.
             let (ctx, waker) = window::wakeup();
             let (inbox, messages) = Inbox::channel(Some(Arc::clone(&waker)));

@@ -71,7 +71,7 @@ fn with_last_good() -> WithLastGood {
 /// Loads the sandbox's modules and runs the shell's real frame in a harness; the harness
 /// has already run its first frames when this returns.
 fn window<'a>(runtime: &'a Runtime, paths: &'a Paths, next: &'a mut Next) -> Harness<'a, Frame<'a>> {
-    let options = Options { watch: false, restore: None, mcp: None, wait_for_fix: false };
+    let options = Options { watch: false, restore: None, mcp: None, wait_for_fix: false, net: None };
     let (inbox, messages) = Inbox::channel(None);
     let mut control = Control::start(runtime, paths, &options, &inbox).expect("start");
     control.keep_running_at_end_of_input();
@@ -359,7 +359,7 @@ fn a_start_that_cannot_resolve_the_modules_offers_retry_which_starts_them_once_f
     let good = std::fs::read_to_string(&manifest).expect("read the manifest");
     std::fs::write(&manifest, "id = [broken").expect("break the manifest");
     let runtime = Runtime::new(paths.loader_config());
-    let options = Options { watch: false, restore: Some(restore.clone()), mcp: None, wait_for_fix: false };
+    let options = Options { watch: false, restore: Some(restore.clone()), mcp: None, wait_for_fix: false, net: None };
     let waker: crate::inbox::Waker = std::sync::Arc::new(|| {});
     let (inbox, messages) = Inbox::channel(Some(std::sync::Arc::clone(&waker)));
     let fatal = super::start_control(&runtime, &paths, &options, &inbox).err();

@@ -35,6 +35,7 @@ use playground_api::gpu::GpuSource;
 use playground_api::host::{
     BuildStatus, DependencyInfo, Diagnostic, ModuleInfo, ModuleStatus, ReloadOutcome, ReloadRecord,
 };
+use playground_api::net::SocketStore;
 use playground_api::service::{Contract, Service};
 use playground_api::{Context, Host, abi, serde_json, tracing};
 
@@ -169,6 +170,8 @@ struct Shared {
     preopener: Preopener,
     /// Calls from other threads, run at the safe point (`Runtime::run_calls`).
     calls: Rc<CallQueue>,
+    /// The sockets modules keep across their reloads (see `playground_api::net`).
+    sockets: SocketStore,
 }
 
 /// The loader's live state. One per process (or per test).
@@ -202,6 +205,7 @@ impl Runtime {
             problems: RefCell::new(BTreeMap::new()),
             preopener,
             calls: Rc::new(CallQueue::new()),
+            sockets: SocketStore::default(),
         });
         Runtime { shared }
     }
@@ -406,6 +410,7 @@ impl Runtime {
         if let Some(gpu) = self.shared.gpu.borrow().as_ref() {
             gpu.keep().forget(id);
         }
+        self.shared.sockets.forget(id);
         *self.shared.graph.borrow_mut() = Some(graph);
         Removal::Unloaded { warnings }
     }
@@ -720,6 +725,7 @@ impl Shared {
         if let Some(keep) = &keep {
             keep.begin(id);
         }
+        self.sockets.begin(id);
         let slot = self.initialize(graph, source, generation)?;
         let init_us = micros(init_started);
         let restore_started = Instant::now();
@@ -733,6 +739,10 @@ impl Shared {
             if released > 0 {
                 tracing::debug!("released {released} GPU resource(s) `{id}` did not take back");
             }
+        }
+        let closed = self.sockets.sweep(id);
+        if closed > 0 {
+            tracing::debug!("closed {closed} socket(s) `{id}` did not take back");
         }
         self.set_life(id, Life::Running(slot));
         Ok((init_us, restore_us))

@@ -15,6 +15,7 @@ use playground_api::caller::ModuleCaller;
 use playground_api::gpu::Gpu;
 use playground_api::host::{BuildStatus, Callee, Diagnostic, ModuleInfo, ReloadRecord};
 use playground_api::module::CallFn;
+use playground_api::net::Sockets;
 use playground_api::tracing;
 use playground_api::worker::Work;
 
@@ -136,6 +137,10 @@ impl Host for HostHandle {
         let slot =
             owner.upgrade().ok_or_else(|| format!("the module that asked for the worker `{name}` has stopped"))?;
         slot.spawn_worker(name, work)
+    }
+
+    fn sockets(&self) -> Result<Sockets, String> {
+        Ok(self.shared()?.sockets.for_module(self.owner()?.id()))
     }
 
     fn caller(&self) -> Result<ModuleCaller, String> {

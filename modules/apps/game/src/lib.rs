@@ -4,25 +4,36 @@
 //! `core/rendering` contract in a resizable panel of the window with Play, Pause and Step.
 //! Headless it ticks without drawing, takes its input from calls (`input`, `attack`), and a
 //! capture draws once and reads the pixels back.
+//!
+//! Over the network (`core/net`) the host's game is the one that plays: it makes a player for
+//! each joiner, steers it by the joiner's input, and snapshots the whole game for them
+//! (`net_*` calls, which the networking module makes); a joiner's game only shows the
+//! snapshots it is given and sends its input.
 
 mod play;
 mod view;
 
-use core_combat::{EntityId, Fighter};
+use std::collections::BTreeMap;
+
+use core_combat::{EntityId, Fighter, Score};
 use core_ecs::{Transform, Vec2, World};
+use core_net::{Net, Role};
 use core_rendering::Renderer;
 use playground_api::serde::{Deserialize, Serialize};
 use playground_api::{Context, Module, Service, codec, egui};
 
-use crate::play::{Links, Speeds, Status};
+use crate::play::{Links, RemoteInput, Snapshot, Speeds, Status};
 
-/// What survives a reload: whether it plays, how far it got, and who the player is.
+/// What survives a reload: whether it plays, how far it got, who the player is, and, when
+/// it hosts, each joiner's player and latest input.
 #[derive(Clone, Default, Serialize, Deserialize)]
 #[serde(crate = "playground_api::serde", default)]
 struct Play {
     playing: bool,
     ticks: u64,
     player: Option<EntityId>,
+    peers: BTreeMap<u32, EntityId>,
+    remote: BTreeMap<u32, RemoteInput>,
 }
 
 #[derive(Deserialize)]
@@ -44,6 +55,12 @@ impl Default for Config {
 struct Game {
     play: Play,
     links: Option<Links>,
+    net: Option<Service<dyn Net>>,
+    /// On a joiner: the score as the host's last snapshot said, and the input last sent.
+    remote_score: Score,
+    sent: Option<RemoteInput>,
+    /// This process was in a host's game: when the host goes, the last world stays still.
+    was_joined: bool,
     renderer: Option<Service<dyn Renderer>>,
     speeds: Speeds,
     /// Whether this generation has made sure the player exists and everyone fights (after
@@ -68,8 +85,19 @@ impl Game {
         self.links.as_ref().ok_or_else(|| "the game is not initialized".to_owned())
     }
 
-    /// The player, made and everyone joined to the fight on first need in a generation.
+    /// What this process is in a networked game.
+    fn role(&self) -> Role {
+        self.net.as_ref().and_then(|n| n.with(|n| n.status().role).ok()).unwrap_or_default()
+    }
+
+    /// The player, made and everyone joined to the fight on first need in a generation; on
+    /// a joiner, the one the host made for it.
     fn player(&mut self) -> Result<EntityId, String> {
+        if let Role::Joined(_) = self.role() {
+            let welcome = self.net.as_ref().and_then(|n| n.with(|n| n.status().welcome).ok()).flatten();
+            let player = welcome.map(|w| codec::decode::<EntityId>(&w)).transpose()?;
+            return player.ok_or_else(|| "the host has not welcomed this player yet".to_owned());
+        }
         if !self.joined || self.play.player.is_none() {
             let player = self.links()?.join_everyone(self.play.player)?;
             self.play.player = Some(player);
@@ -79,18 +107,117 @@ impl Game {
         self.play.player.ok_or_else(|| "the game has no player".to_owned())
     }
 
-    /// One tick of the game.
+    /// One tick of the game: the rules on a host or alone, the input sent on a joiner.
     fn tick_once(&mut self) -> Result<(), String> {
-        let player = self.player()?;
-        if std::mem::take(&mut self.strike) {
-            self.links()?.attack(player)?;
-        }
         let input = play::clamp(self.keys + self.commanded);
-        let (_, fighters) = self.links()?.tick(self.speeds, player, input, self.step)?;
+        match self.role() {
+            Role::Joined(_) => {
+                self.was_joined = true;
+                let strike = std::mem::take(&mut self.strike);
+                let now = RemoteInput { direction: input, strike };
+                if self.sent != Some(now) || strike {
+                    if let Some(net) = &self.net {
+                        let bytes = codec::encode(&now)?;
+                        net.with(|n| n.send_input(bytes))?;
+                    }
+                    self.sent = Some(now);
+                }
+                return Ok(());
+            }
+            Role::Offline if self.was_joined => {
+                // The host went away: the last world stays as it was, and says so.
+                self.play.playing = false;
+                self.view.error = Some("the host went away; this is the last world it sent".to_owned());
+                return Ok(());
+            }
+            _ => {}
+        }
+        let player = self.player()?;
+        let mut players = vec![(player, input)];
+        let mut strikers = Vec::new();
+        if std::mem::take(&mut self.strike) {
+            strikers.push(player);
+        }
+        for (peer, entity) in &self.play.peers {
+            let remote = self.play.remote.get_mut(peer).map(std::mem::take).unwrap_or_default();
+            players.push((*entity, play::clamp(remote.direction)));
+            if remote.strike {
+                strikers.push(*entity);
+            }
+            // The direction holds until the joiner sends another; a strike counts once.
+            self.play.remote.insert(*peer, RemoteInput { strike: false, ..remote });
+        }
+        for striker in strikers {
+            self.links()?.attack(striker)?;
+        }
+        let (_, fighters) = self.links()?.tick(self.speeds, &players, self.step)?;
         self.fighters = fighters;
         self.play.ticks += 1;
         self.view.dirty = true;
         Ok(())
+    }
+
+    /// The whole game, for the joiners (host).
+    fn snapshot(&self) -> Result<Vec<u8>, String> {
+        let links = self.links()?;
+        let mut entities = Vec::new();
+        links.world.with(|w| w.for_each_mut(&mut |id, t: &mut Transform| entities.push((id, *t))))?;
+        let snapshot =
+            Snapshot { ticks: self.play.ticks, entities, fighters: self.fighters.clone(), score: links.score()? };
+        codec::encode(&snapshot)
+    }
+
+    /// The host's game as its snapshot says (joiner).
+    fn apply(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let snapshot: Snapshot = codec::decode(bytes)?;
+        self.links()?.world.with(|w| w.replace(&snapshot.entities))?;
+        self.fighters = snapshot.fighters;
+        self.remote_score = snapshot.score;
+        self.play.ticks = snapshot.ticks;
+        self.view.dirty = true;
+        Ok(())
+    }
+
+    /// The generic calls the networking module makes (see `core_net::app`).
+    fn net_call(&mut self, method: &str, args: &[u8]) -> Result<Vec<u8>, String> {
+        match method {
+            core_net::app::SNAPSHOT => self.snapshot(),
+            core_net::app::APPLY => {
+                self.apply(args)?;
+                codec::encode(&())
+            }
+            core_net::app::JOINED => {
+                let peer: u32 = codec::decode(args)?;
+                let entity = self.links()?.add_player()?;
+                self.play.peers.insert(peer, entity);
+                playground_api::tracing::info!("peer {peer} joined as entity {}", entity.0);
+                codec::encode(&entity)
+            }
+            core_net::app::INPUT => {
+                let (peer, payload): (u32, Vec<u8>) = codec::decode(args)?;
+                let input: RemoteInput = codec::decode(&payload)?;
+                let held = self.play.remote.entry(peer).or_default();
+                // A strike not yet played stays; the latest direction wins.
+                *held = RemoteInput { direction: input.direction, strike: held.strike || input.strike };
+                codec::encode(&())
+            }
+            core_net::app::LEFT => {
+                let peer: u32 = codec::decode(args)?;
+                self.play.remote.remove(&peer);
+                if let Some(entity) = self.play.peers.remove(&peer) {
+                    self.links()?.remove_player(entity)?;
+                }
+                codec::encode(&())
+            }
+            other => Err(playground_api::module::unknown_method(other)),
+        }
+    }
+
+    fn score(&self) -> Score {
+        match self.role() {
+            Role::Joined(_) => self.remote_score,
+            _ => self.links.as_ref().and_then(|l| l.score().ok()).unwrap_or_default(),
+        }
     }
 
     fn status(&mut self) -> Status {
@@ -98,7 +225,7 @@ impl Game {
         let links = self.links.as_ref();
         let entities = links.and_then(|l| l.world.with(|w| w.len()).ok()).unwrap_or(0);
         let health = self.fighters.iter().find(|f| Some(f.id) == player).map(|f| f.health);
-        let score = links.and_then(|l| l.score().ok()).unwrap_or_default();
+        let score = self.score();
         let view = match &self.renderer {
             Some(renderer) => renderer.with(|r| r.unavailable()).unwrap_or_else(|busy| Some(busy.to_string())),
             None => Some("no renderer".to_owned()),
@@ -120,6 +247,10 @@ impl Module for Game {
         Game {
             play: Play::default(),
             links: None,
+            net: None,
+            remote_score: Score::default(),
+            sent: None,
+            was_joined: false,
             renderer: None,
             speeds: Speeds::default(),
             joined: false,
@@ -158,6 +289,7 @@ impl Module for Game {
         self.links =
             Some(Links { world, movement: host.callee("plugins/movement")?, combat: host.callee("plugins/combat")? });
         self.renderer = Some(ctx.service::<dyn Renderer>()?);
+        self.net = Some(ctx.service::<dyn Net>()?);
         Ok(())
     }
 
@@ -191,15 +323,28 @@ impl Module for Game {
                 self.tick_once()?;
             }
             // Vec2, each axis in -1..=1 -> status: where the player is steered from now on.
-            "input" => self.commanded = play::clamp(codec::decode(args)?),
-            // nothing -> the entities the player's blow hit, at once.
+            "input" => {
+                self.commanded = play::clamp(codec::decode(args)?);
+                // A joiner's input goes to the host at once, playing or not.
+                if let Role::Joined(_) = self.role() {
+                    self.tick_once()?;
+                }
+            }
+            // nothing -> the entities the player's blow hit, at once (a joiner's blow goes to
+            // the host, which says nothing back).
             "attack" => {
+                if let Role::Joined(_) = self.role() {
+                    self.strike = true;
+                    self.tick_once()?;
+                    return codec::encode(&Vec::<EntityId>::new());
+                }
                 let player = self.player()?;
                 let hit = self.links()?.attack(player)?;
                 self.fighters = self.links()?.fighters()?;
                 self.view.dirty = true;
                 return codec::encode(&hit);
             }
+            net if net.starts_with("net_") => return self.net_call(net, args),
             "status" => {}
             // nothing -> PNG bytes of the world as the view shows it
             "capture" => return codec::encode(&self.capture()?),
@@ -218,11 +363,12 @@ impl Module for Game {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui) {
-        let Ok(player) = self.player() else { return };
+        let player = self.player().unwrap_or(EntityId(u32::MAX));
+        let score = self.score();
         let (Some(links), Some(renderer)) = (self.links.as_ref(), self.renderer.clone()) else { return };
-        let score = links.score().unwrap_or_default();
         let world = links.world.clone();
-        let header = view::Header { play: &self.play_summary(), score, fighters: &self.fighters, player };
+        let role = self.role();
+        let header = view::Header { play: &self.play_summary(), score, fighters: &self.fighters, player, role: &role };
         let (action, keys) = self.view.show(ui, &world, &renderer, &header, self.step);
         self.keys = keys.direction;
         self.strike |= keys.strike;
@@ -235,12 +381,29 @@ impl Module for Game {
                     self.view.error = Some(e);
                 }
             }
+            Some(view::Action::Host(addr)) => self.network(|net| net.host(&addr, false).map(|_| ())),
+            Some(view::Action::Join(addr)) => {
+                self.network(|net| net.join(&addr, false));
+                self.play.playing = true;
+            }
+            Some(view::Action::Leave) => self.network(|net| {
+                net.leave();
+                Ok(())
+            }),
             None => {}
         }
     }
 }
 
 impl Game {
+    /// Does `what` with the networking service, showing a failure in the panel.
+    fn network(&mut self, what: impl FnOnce(&mut dyn Net) -> Result<(), String>) {
+        let Some(net) = &self.net else { return };
+        let done = net.with(|n| what(n)).map_err(|busy| busy.to_string()).and_then(|r| r);
+        self.view.error = done.err();
+        self.was_joined = false;
+    }
+
     fn play_summary(&self) -> view::PlaySummary {
         view::PlaySummary { playing: self.play.playing, ticks: self.play.ticks }
     }

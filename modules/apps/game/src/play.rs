@@ -65,25 +65,34 @@ impl Links {
         Ok(player)
     }
 
-    /// One tick of `dt` seconds with the player steered by `input` (each axis in -1..=1).
+    /// One tick of `dt` seconds, each player steered by its input (each axis in -1..=1):
+    /// the local one and every joiner's.
     pub(crate) fn tick(
         &self,
         speeds: Speeds,
-        player: EntityId,
-        input: Vec2,
+        players: &[(EntityId, Vec2)],
         dt: f32,
     ) -> Result<(StepReport, Vec<Fighter>), String> {
         let fighters = self.fighters()?;
         let alive = |id: EntityId| fighters.iter().find(|f| f.id == id).is_none_or(Fighter::alive);
-        let player_alive = alive(player);
-        let target = self.world.with(|w| w.get(player).map(|t| t.position))?;
+        let mut targets = Vec::new();
+        for (player, _) in players.iter().filter(|(p, _)| alive(*p)) {
+            if let Some(t) = self.world.with(|w| w.get(*player))? {
+                targets.push(t.position);
+            }
+        }
         self.world.with(|w| {
             w.for_each_mut(&mut |id, t: &mut Transform| {
-                if id == player {
-                    t.velocity = if player_alive { input * speeds.player_speed } else { Vec2::ZERO };
-                } else if let Some(target) = target.filter(|_| player_alive && alive(id)) {
-                    let towards = target - t.position;
-                    if towards.length() <= speeds.chase_radius {
+                if let Some((_, input)) = players.iter().find(|(p, _)| *p == id) {
+                    t.velocity = if alive(id) { *input * speeds.player_speed } else { Vec2::ZERO };
+                } else if alive(id) {
+                    // An enemy chases the nearest player in sight.
+                    let nearest = targets
+                        .iter()
+                        .map(|target| *target - t.position)
+                        .filter(|towards| towards.length() <= speeds.chase_radius)
+                        .min_by(|a, b| a.length().total_cmp(&b.length()));
+                    if let Some(towards) = nearest {
                         t.velocity = towards.normalized() * speeds.enemy_speed;
                     }
                 }
@@ -93,6 +102,38 @@ impl Links {
         let report: StepReport = codec::decode(&self.combat.call(methods::STEP, &codec::encode(&dt)?)?)?;
         Ok((report, self.fighters()?))
     }
+
+    /// A new player for a joiner: in the middle, on the players' side.
+    pub(crate) fn add_player(&self) -> Result<EntityId, String> {
+        let id = self.world.with(|w| w.spawn(Transform { position: START, velocity: Vec2::ZERO }))?;
+        self.combat.call(methods::JOIN, &codec::encode(&(id, Team::Player))?)?;
+        Ok(id)
+    }
+
+    /// A joiner's player leaves with it.
+    pub(crate) fn remove_player(&self, id: EntityId) -> Result<(), String> {
+        self.combat.call(methods::LEAVE, &codec::encode(&id)?)?;
+        self.world.with(|w| w.despawn(id))?;
+        Ok(())
+    }
+}
+
+/// What a joiner sends: where its player goes, and whether it struck.
+#[derive(Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(crate = "playground_api::serde")]
+pub(crate) struct RemoteInput {
+    pub(crate) direction: Vec2,
+    pub(crate) strike: bool,
+}
+
+/// What the host sends its joiners on every snapshot: the whole game as it draws it.
+#[derive(Serialize, Deserialize)]
+#[serde(crate = "playground_api::serde")]
+pub(crate) struct Snapshot {
+    pub(crate) ticks: u64,
+    pub(crate) entities: Vec<(EntityId, Transform)>,
+    pub(crate) fighters: Vec<Fighter>,
+    pub(crate) score: Score,
 }
 
 /// The input direction, each axis clamped to -1..=1.

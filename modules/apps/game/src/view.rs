@@ -5,6 +5,7 @@
 
 use core_combat::{Fighter, Score};
 use core_ecs::{EntityId, Transform, World};
+use core_net::Role;
 use core_rendering::{Camera, Color, Line, Renderer, Shape, Sprite, Vec2};
 use playground_api::{Service, egui};
 
@@ -20,6 +21,7 @@ pub(crate) struct Header<'a> {
     pub(crate) score: Score,
     pub(crate) fighters: &'a [Fighter],
     pub(crate) player: EntityId,
+    pub(crate) role: &'a Role,
 }
 
 /// The keys held on the view while it has focus.
@@ -36,6 +38,10 @@ pub(crate) enum Action {
     Play,
     Pause,
     Step,
+    /// Host a game at this address, join the one there, or leave the game.
+    Host(String),
+    Join(String),
+    Leave,
 }
 
 /// The panel's own state; none of it needs to survive a reload (egui keeps the panel's width).
@@ -45,11 +51,13 @@ pub(crate) struct View {
     pub(crate) error: Option<String>,
     /// No editor runs beside the game: it takes the whole window.
     pub(crate) alone: bool,
+    /// The address the network row hosts at or joins.
+    pub(crate) address: String,
 }
 
 impl Default for View {
     fn default() -> Self {
-        View { dirty: true, error: None, alone: false }
+        View { dirty: true, error: None, alone: false, address: "127.0.0.1:7777".to_owned() }
     }
 }
 
@@ -160,6 +168,9 @@ impl View {
                     }
                 }
             });
+            if let Some(net) = self.network_row(ui, header.role) {
+                action = Some(net);
+            }
             if let Some(error) = &self.error {
                 ui.colored_label(ui.visuals().error_fg_color, error);
             }
@@ -176,6 +187,36 @@ impl View {
             ui.ctx().request_repaint_after(std::time::Duration::from_secs_f32(step));
         }
         (action, keys)
+    }
+
+    /// Host or join a game over the network, or leave it.
+    fn network_row(&mut self, ui: &mut egui::Ui, role: &Role) -> Option<Action> {
+        let mut action = None;
+        ui.horizontal(|ui| match role {
+            Role::Offline => {
+                ui.label("Network");
+                ui.add(egui::TextEdit::singleline(&mut self.address).desired_width(130.0));
+                if ui.button("Host").clicked() {
+                    action = Some(Action::Host(self.address.clone()));
+                }
+                if ui.button("Join").clicked() {
+                    action = Some(Action::Join(self.address.clone()));
+                }
+            }
+            Role::Hosting(addr) => {
+                ui.label(format!("Hosting at {addr}"));
+                if ui.button("Stop hosting").clicked() {
+                    action = Some(Action::Leave);
+                }
+            }
+            Role::Joined(addr) => {
+                ui.label(format!("Joined {addr}: the host plays, this view follows"));
+                if ui.button("Leave").clicked() {
+                    action = Some(Action::Leave);
+                }
+            }
+        });
+        action
     }
 
     fn viewport(

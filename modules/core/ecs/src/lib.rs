@@ -30,6 +30,9 @@ pub trait World {
     }
     /// Visits every entity mutably, in id order.
     fn for_each_mut(&mut self, f: &mut dyn FnMut(EntityId, &mut Transform));
+    /// Makes the world exactly `entities`, ids included (a joiner mirroring its host); new
+    /// ids are given after the largest.
+    fn replace(&mut self, entities: &[(EntityId, Transform)]);
 }
 
 playground_api::contract!(dyn World, "core/ecs");

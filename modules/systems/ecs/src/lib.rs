@@ -50,6 +50,12 @@ impl World for EcsSystem {
             f(*id, transform);
         }
     }
+
+    fn replace(&mut self, entities: &[(EntityId, Transform)]) {
+        self.world.entities = entities.iter().copied().collect();
+        let after = entities.iter().map(|(id, _)| id.0 + 1).max().unwrap_or(0);
+        self.world.next_id = self.world.next_id.max(after);
+    }
 }
 
 impl Module for EcsSystem {
