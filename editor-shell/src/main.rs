@@ -173,13 +173,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 (None, Some(addr)) => Some(mcp::Transport::Http { addr, remote: cli.mcp_allow_remote }),
                 (None, None) => None,
             };
-            let options = Options {
-                watch: !cli.no_watch,
-                restore: cli.restore_state,
-                mcp,
-                wait_for_fix: true,
-                net,
-            };
+            let options = Options { watch: !cli.no_watch, restore: cli.restore_state, mcp, wait_for_fix: true, net };
             // The headless loop waits on the inbox itself: nothing to wake.
             let (inbox, messages) = Inbox::channel(None);
             // A call from another thread (`ModuleCaller`) reaches the safe point at once.
@@ -196,13 +190,7 @@ fn run(cli: Cli) -> Result<(), String> {
             // not stop it: the fallback screen shows why and offers Retry, and modules with an
             // older build still load.
             let mcp = cli.mcp_http.map(|addr| mcp::Transport::Http { addr, remote: cli.mcp_allow_remote });
-            let options = Options {
-                watch: !cli.no_watch,
-                restore: cli.restore_state,
-                mcp,
-                wait_for_fix: false,
-                net,
-            };
+            let options = Options { watch: !cli.no_watch, restore: cli.restore_state, mcp, wait_for_fix: false, net };
             // Each message repaints the window, which then reaches its safe point.
             let (ctx, waker) = window::wakeup();
             let (inbox, messages) = Inbox::channel(Some(Arc::clone(&waker)));

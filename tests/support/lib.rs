@@ -28,12 +28,13 @@ pub fn profile_dir() -> PathBuf {
 }
 
 /// Every package the tests load, and the shell binary.
-const PACKAGES: [&str; 14] = [
+const PACKAGES: [&str; 15] = [
     "editor-shell",
     "apps-editor",
     "apps-game",
     "systems-ecs",
     "systems-renderer",
+    "systems-networking",
     "plugins-movement",
     "plugins-combat",
     "fx-probe",
@@ -131,7 +132,7 @@ impl Sandbox {
         Sandbox::with(&["core/types", "core/ecs", "systems/ecs", "plugins/movement"])
     }
 
-    /// The engine: the demo modules with the renderer, combat and the game, and the `assets` folder
+    /// The engine: the demo modules with the renderer, networking, combat and the game, and the `assets` folder
     /// beside the modules, where the renderer finds its shader.
     pub fn engine() -> Sandbox {
         let sandbox = Sandbox::with(&[
@@ -139,8 +140,10 @@ impl Sandbox {
             "core/ecs",
             "core/rendering",
             "core/combat",
+            "core/net",
             "systems/ecs",
             "systems/renderer",
+            "systems/networking",
             "plugins/movement",
             "plugins/combat",
             "apps/game",
@@ -529,9 +532,15 @@ impl LiveWorkspace {
     pub fn engine_command(&self) -> Command {
         let mut build = self.cargo();
         build.arg("build");
-        for package in
-            ["apps-editor", "apps-game", "systems-ecs", "systems-renderer", "plugins-movement", "plugins-combat"]
-        {
+        for package in [
+            "apps-editor",
+            "apps-game",
+            "systems-ecs",
+            "systems-renderer",
+            "systems-networking",
+            "plugins-movement",
+            "plugins-combat",
+        ] {
             build.args(["-p", package]);
         }
         let output = build.output().expect("cargo runs");
