@@ -162,16 +162,14 @@ impl Game {
         let links = self.links()?;
         let mut entities = Vec::new();
         links.world.with(|w| w.for_each_mut(&mut |id, t: &mut Transform| entities.push((id, *t))))?;
-        let snapshot =
-            Snapshot { ticks: self.play.ticks, entities, fighters: self.fighters.clone(), score: links.score()? };
-        codec::encode(&snapshot)
+        codec::encode(&Snapshot::new(self.play.ticks, &entities, &self.fighters, links.score()?))
     }
 
     /// The host's game as its snapshot says (joiner).
     fn apply(&mut self, bytes: &[u8]) -> Result<(), String> {
         let snapshot: Snapshot = codec::decode(bytes)?;
-        self.links()?.world.with(|w| w.replace(&snapshot.entities))?;
-        self.fighters = snapshot.fighters;
+        self.links()?.world.with(|w| w.replace(&snapshot.world()))?;
+        self.fighters = snapshot.fighters();
         self.remote_score = snapshot.score;
         self.play.ticks = snapshot.ticks;
         self.view.dirty = true;
@@ -224,7 +222,7 @@ impl Game {
         let player = self.player().ok();
         let links = self.links.as_ref();
         let entities = links.and_then(|l| l.world.with(|w| w.len()).ok()).unwrap_or(0);
-        let health = self.fighters.iter().find(|f| Some(f.id) == player).map(|f| f.health);
+        let health = player.and_then(|p| core_combat::find(&self.fighters, p)).map(|f| f.health);
         let score = self.score();
         let view = match &self.renderer {
             Some(renderer) => renderer.with(|r| r.unavailable()).unwrap_or_else(|busy| Some(busy.to_string())),

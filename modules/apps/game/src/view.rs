@@ -93,7 +93,7 @@ fn sprites(
     let (red, green) = (Color::rgb(0.85, 0.2, 0.2), Color::rgb(0.3, 0.9, 0.3));
     world.with(|w| {
         w.for_each_mut(&mut |id, t: &mut Transform| {
-            let fighter = fighters.iter().find(|f| f.id == id);
+            let fighter = core_combat::find(fighters, id);
             if fighter.is_some_and(|f| !f.alive()) {
                 return;
             }
@@ -160,7 +160,7 @@ impl View {
                 ui.separator();
                 ui.label(format!("score {}", header.score.defeated));
                 ui.label(format!("deaths {}", header.score.deaths));
-                if let Some(me) = header.fighters.iter().find(|f| f.id == header.player) {
+                if let Some(me) = core_combat::find(header.fighters, header.player) {
                     if me.alive() {
                         ui.label(format!("health {:.0}", me.health));
                     } else {

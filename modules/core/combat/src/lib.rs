@@ -31,6 +31,12 @@ impl Fighter {
     }
 }
 
+/// The fighter of `id` in a list in id order (as [`methods::FIGHTERS`] answers), found by
+/// bisection: a game looks one up for every entity it draws.
+pub fn find(fighters: &[Fighter], id: EntityId) -> Option<&Fighter> {
+    fighters.binary_search_by_key(&id, |f| f.id).ok().map(|at| &fighters[at])
+}
+
 /// The score board.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(crate = "playground_api::serde")]
