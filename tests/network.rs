@@ -44,9 +44,11 @@ fn host(sandbox: &Sandbox) -> (Shell, String) {
     (shell, addr)
 }
 
-/// Every entity, as `systems/ecs` holds them.
+/// Every entity and where it is, as `systems/ecs` holds them (a joiner's entities stand
+/// still between snapshots: only positions cross the wire).
 fn world(shell: &mut Shell) -> Value {
-    shell.ok("call systems/ecs entities")
+    let all = shell.ok("call systems/ecs entities");
+    Value::Array(all.as_array().expect("entities").iter().map(|e| json!([e[0], e[1]["position"]])).collect())
 }
 
 /// Waits until the joiner's world is the host's (the host paused, so it holds still).
