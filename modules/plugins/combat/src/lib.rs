@@ -1,6 +1,6 @@
 //! Health, damage, death and respawn, and the score: the demo game's fighting. It keeps a
 //! fighter per entity that joined, reads where entities are through the `core/ecs` contract,
-//! and moves a defeated enemy back into the arena when it returns. Everything it knows is
+//! and puts a defeated fighter back somewhere in the arena when it returns. Everything it knows is
 //! its state, so a reload mid-fight keeps every health bar, timer and the score.
 
 use std::collections::BTreeMap;
@@ -30,7 +30,7 @@ impl Default for Config {
             attack_damage: 50.0,
             attack_reach: 12.0,
             attack_cooldown: 0.3,
-            contact_damage: 30.0,
+            contact_damage: 20.0,
             contact_reach: 4.0,
             respawn_seconds: 2.0,
             arena: 100.0,
@@ -120,7 +120,8 @@ impl Combat {
 
     fn step(&mut self, dt: f32) -> Result<StepReport, String> {
         let mut report = StepReport::default();
-        // Comebacks: a player where it fell, an enemy somewhere new.
+        // Comebacks: somewhere new in the arena (a player back where it fell would be back
+        // among the enemies that defeated it).
         let mut back = Vec::new();
         for (id, fighter) in &mut self.state.fighters {
             fighter.cooldown = (fighter.cooldown - dt).max(0.0);
@@ -129,13 +130,12 @@ impl Combat {
                 if fighter.respawn_in <= 0.0 {
                     fighter.respawn_in = 0.0;
                     fighter.health = self.config.max_health;
-                    back.push((*id, fighter.team));
+                    back.push(*id);
                     report.respawned.push(EntityId(*id));
                 }
             }
         }
-        let places: Vec<(u32, Vec2)> =
-            back.iter().filter(|(_, team)| *team == Team::Enemy).map(|(id, _)| (*id, self.next_place())).collect();
+        let places: Vec<(u32, Vec2)> = back.iter().map(|id| (*id, self.next_place())).collect();
         if !places.is_empty() {
             self.world()?.with(|w| {
                 w.for_each_mut(&mut |id, t: &mut Transform| {
