@@ -229,18 +229,9 @@ fn a_node_is_selected_by_mouse_through_egui_graphs_and_by_accesskit() {
     // A click on empty canvas clears the selection.
     let canvas_corner = node(&h, "core/types").rect().left_top() - egui::vec2(30.0, 30.0);
     h.hover_at(canvas_corner);
-    h.event(egui::Event::PointerButton {
-        pos: canvas_corner,
-        button: egui::PointerButton::Primary,
-        pressed: true,
-        modifiers: egui::Modifiers::NONE,
-    });
-    h.event(egui::Event::PointerButton {
-        pos: canvas_corner,
-        button: egui::PointerButton::Primary,
-        pressed: false,
-        modifiers: egui::Modifiers::NONE,
-    });
+    // A press and a release where the pointer is: a click (kittest's drag and drop).
+    h.drag_at(canvas_corner);
+    h.drop_at(canvas_corner);
     h.run();
     assert_eq!(selected(&h), Value::Null);
 }

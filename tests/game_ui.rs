@@ -200,18 +200,9 @@ fn the_keyboard_moves_the_player_once_the_view_has_focus() {
     assert!((player_position(&h).0 - start.0).abs() < 0.01, "{start:?} -> {:?}", player_position(&h));
 
     // A click on the view gives it the keyboard: D moves right, W up, at the player's speed.
-    h.event(egui::Event::PointerButton {
-        pos: view,
-        button: egui::PointerButton::Primary,
-        pressed: true,
-        modifiers: egui::Modifiers::NONE,
-    });
-    h.event(egui::Event::PointerButton {
-        pos: view,
-        button: egui::PointerButton::Primary,
-        pressed: false,
-        modifiers: egui::Modifiers::NONE,
-    });
+    // A press and a release where the pointer is: a click (kittest's drag and drop).
+    h.drag_at(view);
+    h.drop_at(view);
     h.run_steps(2);
     let before = player_position(&h);
     h.key_down(egui::Key::D);

@@ -61,19 +61,8 @@ mod tests {
     /// The load order of `app`'s closure in the fixture, with enabled features, or the error.
     fn check(fixture: &str, app: &str, expected: &str) {
         let sources = fixture::sources(fixture).expect("the fixture parses");
-        let rendered = match closure(sources, app).and_then(Graph::resolve) {
-            Ok(graph) => graph
-                .order()
-                .iter()
-                .map(|id| {
-                    let features: Vec<String> = graph.enabled_features(id).into_iter().collect();
-                    if features.is_empty() { id.clone() } else { format!("{id} [{}]", features.join(", ")) }
-                })
-                .collect::<Vec<_>>()
-                .join("\n"),
-            Err(e) => format!("error: {e}"),
-        };
-        assert_eq!(rendered, expected.trim());
+        let graph = closure(sources, app).and_then(Graph::resolve).map_err(|e| e.to_string());
+        assert_eq!(fixture::render_order(graph), expected.trim());
     }
 
     const TWO_APPS: &str = r#"

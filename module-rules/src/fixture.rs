@@ -63,3 +63,20 @@ pub(crate) fn sources(fixture: &str) -> Result<Vec<ModuleSource>, String> {
 pub(crate) fn graph(fixture: &str) -> Result<Graph, String> {
     Graph::resolve(sources(fixture)?).map_err(|e| e.to_string())
 }
+
+/// A resolved graph as the tests compare it: its load order, one module a line with its
+/// enabled features; or the resolution error.
+pub(crate) fn render_order(graph: Result<Graph, String>) -> String {
+    match graph {
+        Ok(graph) => graph
+            .order()
+            .iter()
+            .map(|id| {
+                let features: Vec<String> = graph.enabled_features(id).into_iter().collect();
+                if features.is_empty() { id.clone() } else { format!("{id} [{}]", features.join(", ")) }
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Err(e) => format!("error: {e}"),
+    }
+}

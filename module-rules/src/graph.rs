@@ -323,19 +323,7 @@ mod tests {
     /// Resolves the fixture and renders the load order, one module a line with its enabled
     /// features, or the resolution error.
     fn check(fixture: &str, expected: &str) {
-        let rendered = match fixture::graph(fixture) {
-            Ok(graph) => graph
-                .order()
-                .iter()
-                .map(|id| {
-                    let features: Vec<String> = graph.enabled_features(id).into_iter().collect();
-                    if features.is_empty() { id.clone() } else { format!("{id} [{}]", features.join(", ")) }
-                })
-                .collect::<Vec<_>>()
-                .join("\n"),
-            Err(e) => format!("error: {e}"),
-        };
-        assert_eq!(rendered, expected.trim());
+        assert_eq!(fixture::render_order(fixture::graph(fixture)), expected.trim());
     }
 
     /// Resolves the fixture and renders what a change of `changed` reloads and rebuilds.

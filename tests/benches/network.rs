@@ -119,15 +119,9 @@ fn main() {
     for _ in 0..RELOADS {
         let record = host.ok("reload systems/networking");
         assert_eq!(record["outcome"]["kind"], "swapped", "{record}");
-        let seq = record["seq"].clone();
-        loop {
-            let event = host.event(Duration::from_secs(10)).expect("the reload's frame is announced");
-            if event["kind"] == "reload_frame" && event["seq"] == seq {
-                frames.push(event["ms"].as_f64().unwrap_or(f64::NAN));
-                plain.push(event["plain_ms"].as_f64().unwrap_or(f64::NAN));
-                break;
-            }
-        }
+        let (frame, before) = host.reload_frame(&record);
+        frames.push(frame);
+        plain.push(before);
         std::thread::sleep(Duration::from_millis(200));
     }
     let after = status(&mut joiner);

@@ -12,7 +12,6 @@
 
 use std::time::{Duration, Instant};
 
-use playground_api::serde_json::Value;
 use playground_tests::{
     LiveWorkspace, Sandbox, Shell, Xvfb, build_all, installed, median_p95_max, millis, window_home,
 };
@@ -37,18 +36,6 @@ fn idle_cpu(shell: &Shell) -> f64 {
     let before = cpu_seconds(shell.pid());
     std::thread::sleep(IDLE);
     (cpu_seconds(shell.pid()) - before) / IDLE.as_secs_f64() * 100.0
-}
-
-/// The frame time eframe reports for the frame that ran the reload `record` announces, and
-/// the median of the plain frames before it.
-fn reload_frame(shell: &mut Shell, record: &Value) -> (f64, f64) {
-    let seq = record["seq"].clone();
-    loop {
-        let event = shell.event(Duration::from_secs(10)).expect("the reload's frame is announced");
-        if event["kind"] == "reload_frame" && event["seq"] == seq {
-            return (event["ms"].as_f64().unwrap_or(f64::NAN), event["plain_ms"].as_f64().unwrap_or(f64::NAN));
-        }
-    }
 }
 
 fn main() {
@@ -82,7 +69,7 @@ fn main() {
         let record = shell.ok("reload apps/editor");
         assert_eq!(record["outcome"]["kind"], "swapped", "{record}");
         swaps.push(record["timings"]["total_us"].as_f64().unwrap_or(0.0) / 1000.0);
-        frames.push(reload_frame(&mut shell, &record).0);
+        frames.push(shell.reload_frame(&record).0);
         std::thread::sleep(Duration::from_millis(100));
     }
     let idle_off = idle_cpu(&shell);
@@ -124,7 +111,7 @@ fn engine(xvfb: &Xvfb, home: &std::path::Path) {
         let record = events.last().expect("reloaded")["record"].clone();
         assert_eq!(record["outcome"]["kind"], "swapped", "{record}");
         swaps.push(record["timings"]["total_us"].as_f64().unwrap_or(0.0) / 1000.0);
-        let (frame, before) = reload_frame(&mut shell, &record);
+        let (frame, before) = shell.reload_frame(&record);
         frames.push(frame);
         plain.push(before);
     }

@@ -27,9 +27,8 @@ pub fn profile_dir() -> PathBuf {
     exe.ancestors().nth(2).map(Path::to_path_buf).expect("the test binary is in target/<profile>/deps")
 }
 
-/// Every package the tests load, and the shell binary.
-const PACKAGES: [&str; 15] = [
-    "editor-shell",
+/// The demo's module packages under `modules/` (contracts are compiled into them).
+const DEMO_PACKAGES: [&str; 7] = [
     "apps-editor",
     "apps-game",
     "systems-ecs",
@@ -37,6 +36,11 @@ const PACKAGES: [&str; 15] = [
     "systems-networking",
     "plugins-movement",
     "plugins-combat",
+];
+
+/// The other packages the tests load, and the shell binary.
+const PACKAGES: [&str; 8] = [
+    "editor-shell",
     "fx-probe",
     "fx-counter",
     "fx-evolve-v1",
@@ -57,7 +61,7 @@ pub fn build_all() {
         if profile_dir().file_name().is_some_and(|n| n == "release") {
             command.arg("--release");
         }
-        for package in PACKAGES {
+        for package in PACKAGES.iter().chain(&DEMO_PACKAGES) {
             command.args(["-p", package]);
         }
         let output = command.output().expect("cargo runs");
@@ -372,6 +376,18 @@ impl Shell {
         self.lines.recv_timeout(timeout).unwrap_or_else(|e| panic!("the shell said nothing within {timeout:?}: {e}"))
     }
 
+    /// The frame time a window announced for the reload `record` describes, and the median
+    /// of the plain frames before it (its `reload_frame` event).
+    pub fn reload_frame(&mut self, record: &serde_json::Value) -> (f64, f64) {
+        let seq = record["seq"].clone();
+        loop {
+            let event = self.event(Duration::from_secs(10)).expect("the reload's frame is announced");
+            if event["kind"] == "reload_frame" && event["seq"] == seq {
+                return (event["ms"].as_f64().unwrap_or(f64::NAN), event["plain_ms"].as_f64().unwrap_or(f64::NAN));
+            }
+        }
+    }
+
     /// Sends one command; `Ok(json text)` or `Err(message)`.
     pub fn send(&mut self, command: &str) -> Result<String, String> {
         writeln!(self.stdin, "{command}").expect("write a command");
@@ -532,15 +548,7 @@ impl LiveWorkspace {
     pub fn engine_command(&self) -> Command {
         let mut build = self.cargo();
         build.arg("build");
-        for package in [
-            "apps-editor",
-            "apps-game",
-            "systems-ecs",
-            "systems-renderer",
-            "systems-networking",
-            "plugins-movement",
-            "plugins-combat",
-        ] {
+        for package in DEMO_PACKAGES {
             build.args(["-p", package]);
         }
         let output = build.output().expect("cargo runs");
