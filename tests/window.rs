@@ -123,5 +123,24 @@ fn the_game_run_as_the_only_app_fills_the_window_without_the_editor() {
     // Where the editor's graph would be, the game's view: its background, beside the arena.
     assert_eq!(pixel(&shot, 30, 400), [15, 18, 26], "the game's view at the left: {}", shot.display());
     assert!(colours(&shot) > 8, "the world is drawn: {}", shot.display());
+
+    // Mid-game in the window, the game's modules reload with everything it knows intact.
+    let everything = |shell: &mut playground_tests::Shell| {
+        serde_json::json!([
+            shell.ok("call apps/game status"),
+            shell.ok("call plugins/combat fighters"),
+            shell.ok("call systems/ecs entities"),
+        ])
+    };
+    shell.ok(r#"call apps/game input {"x":1,"y":0}"#);
+    for _ in 0..20 {
+        shell.ok("call apps/game step");
+    }
+    let before = everything(&mut shell);
+    for id in ["plugins/combat", "plugins/movement", "apps/game", "systems/networking"] {
+        let record = shell.ok(&format!("reload {id}"));
+        assert_eq!(record["outcome"]["kind"], "swapped", "{id}: {record}");
+        assert_eq!(everything(&mut shell), before, "after reloading {id} in the window");
+    }
     assert!(shell.quit(), "playground did not exit cleanly after quit");
 }
