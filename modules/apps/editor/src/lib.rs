@@ -15,6 +15,7 @@ mod inspector;
 mod keys;
 mod log_panel;
 mod new_module;
+mod source;
 mod timings;
 
 use std::rc::Rc;
@@ -33,6 +34,7 @@ enum BottomTab {
     #[default]
     Timings,
     Log,
+    Source,
 }
 
 /// The editor's UI state: what survives its reload.
@@ -50,6 +52,8 @@ struct UiState {
     log_filter: String,
     /// How many of the latest reloads the chart shows.
     chart_last: usize,
+    /// The source panel's open files, unsaved text included.
+    source: source::Tabs,
 }
 
 impl Default for UiState {
@@ -62,6 +66,7 @@ impl Default for UiState {
             log_level: Level::Info,
             log_filter: String::new(),
             chart_last: 50,
+            source: source::Tabs::default(),
         }
     }
 }
@@ -295,11 +300,27 @@ impl Module for Editor {
                 ui.horizontal(|ui| {
                     ui.selectable_value(&mut state.bottom_tab, BottomTab::Timings, "Timings");
                     ui.selectable_value(&mut state.bottom_tab, BottomTab::Log, "Log");
+                    ui.selectable_value(&mut state.bottom_tab, BottomTab::Source, "Source");
                 });
                 ui.separator();
                 match state.bottom_tab {
                     BottomTab::Timings => timings::show(ui, &history, &mut state.chart_last),
                     BottomTab::Log => log_panel::show(ui, &mut state.log_level, &mut state.log_filter),
+                    BottomTab::Source => {
+                        let root = host.modules_root();
+                        let files = match (&root, &state.selected) {
+                            (Some(root), Some(id)) => source::module_files(root, id),
+                            _ => Vec::new(),
+                        };
+                        let build = host.build_status();
+                        let panel = source::Panel {
+                            tabs: &mut state.source,
+                            files: &files,
+                            root: root.as_deref(),
+                            build: &build,
+                        };
+                        panel.show(ui);
+                    }
                 }
             });
         }

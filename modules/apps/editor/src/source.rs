@@ -1,0 +1,439 @@
+//! The source panel: the selected module's files (its `src/` tree, `module.toml`,
+//! `Cargo.toml`, and the shaders its manifest names) in tabs, edited in place with Rust, TOML
+//! and WGSL highlighting and line numbers. Ctrl+S saves the tab (to a temporary file renamed
+//! over the old one, so a failed write never truncates it), and live edit takes it from there:
+//! build, reload, state kept. The last build's diagnostics for the open file are marked at
+//! their lines and listed; a click puts the cursor there. A file changed elsewhere reloads if
+//! its tab has no unsaved text, and otherwise says so and lets the user choose.
+//!
+//! Everything a tab holds (its text, what is on disk, the cursor) is the editor's saved state,
+//! so unsaved text survives the editor's own reload; the undo history is egui's, in the shell's
+//! egui memory, which a reload does not touch.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use playground_api::egui;
+use playground_api::egui_extras::syntax_highlighting::{CodeTheme, highlight};
+use playground_api::host::{BuildStatus, Diagnostic};
+use playground_api::serde::{Deserialize, Serialize};
+
+/// Files larger than this open read-only: the editor is for source, not data.
+const EDITABLE_BYTES: u64 = 2 << 20;
+
+/// One open file, as the editor's saved state keeps it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(crate = "playground_api::serde", default)]
+pub(crate) struct Tab {
+    pub(crate) path: PathBuf,
+    /// The text being edited.
+    pub(crate) text: String,
+    /// The file's text when it was opened, saved or reloaded: the tab is modified when
+    /// `text` differs from it.
+    pub(crate) disk: String,
+    /// Why it cannot be edited (not UTF-8, too large), if so.
+    pub(crate) read_only: Option<String>,
+    /// The file changed on disk while the tab had unsaved text.
+    pub(crate) changed_on_disk: bool,
+    /// The file's modification time and length when `disk` was read, to notice a change.
+    #[serde(skip)]
+    stamp: Option<(SystemTime, u64)>,
+}
+
+impl Tab {
+    pub(crate) fn modified(&self) -> bool {
+        self.text != self.disk
+    }
+
+    fn title(&self) -> String {
+        let name =
+            self.path.file_name().map_or_else(|| self.path.display().to_string(), |n| n.to_string_lossy().into());
+        if self.modified() { format!("{name} ●") } else { name }
+    }
+
+    /// The language the highlighter knows it as (WGSL reads well as Rust).
+    fn language(&self) -> &'static str {
+        match self.path.extension().and_then(|e| e.to_str()) {
+            Some("toml") => "toml",
+            _ => "rs",
+        }
+    }
+}
+
+/// The open tabs, what the editor saves of them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(crate = "playground_api::serde", default)]
+pub(crate) struct Tabs {
+    pub(crate) open: Vec<Tab>,
+    pub(crate) active: usize,
+    /// The tab whose closing waits for the user to say what happens to its unsaved text.
+    pub(crate) closing: Option<usize>,
+    /// What the last save or open said (an error, or where it went).
+    pub(crate) notice: Option<Result<String, String>>,
+}
+
+/// The stamp of a file now, if it can be read.
+fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
+/// A file's text for a tab, or why it is read-only.
+fn read(path: &Path) -> Result<(String, Option<String>), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    if bytes.len() as u64 > EDITABLE_BYTES {
+        let note = format!("{} MiB: too large to edit here; shown as it is", bytes.len() >> 20);
+        return Ok((String::from_utf8_lossy(&bytes).into_owned(), Some(note)));
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok((text, None)),
+        Err(e) => Ok((
+            String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            Some("not UTF-8 text: shown read-only, with the bad bytes replaced".to_owned()),
+        )),
+    }
+}
+
+/// Writes `text` over `path` without ever leaving it half-written: a temporary file beside
+/// it, then a rename. On failure the file on disk is as it was.
+pub(crate) fn save(path: &Path, text: &str) -> Result<(), String> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temporary = path.with_file_name(format!(".{name}.playground-save"));
+    let written = std::fs::write(&temporary, text).and_then(|()| {
+        // Keep the file's permissions (a script stays executable).
+        if let Ok(meta) = std::fs::metadata(path) {
+            std::fs::set_permissions(&temporary, meta.permissions())?;
+        }
+        std::fs::rename(&temporary, path)
+    });
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&temporary);
+        format!("cannot save {}: {e}; the file on disk is unchanged and your text is still here", path.display())
+    })
+}
+
+/// The files of module `id` the panel offers: its manifest, its Cargo.toml, its `src/`
+/// tree, and the shaders its manifest names (paths ending in `.wgsl`).
+pub(crate) fn module_files(root: &Path, id: &str) -> Vec<PathBuf> {
+    let dir = root.join(id);
+    let mut files = vec![dir.join("module.toml"), dir.join("Cargo.toml")];
+    let mut sources = Vec::new();
+    collect_rust(&dir.join("src"), &mut sources);
+    sources.sort();
+    files.extend(sources);
+    if let Ok(manifest) = std::fs::read_to_string(dir.join("module.toml")) {
+        for quoted in manifest.split('"').skip(1).step_by(2).filter(|s| s.ends_with(".wgsl")) {
+            files.push(normalize(&root.join(quoted)));
+        }
+    }
+    files.retain(|f| f.is_file());
+    files
+}
+
+fn collect_rust(dir: &Path, into: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for path in entries.flatten().map(|e| e.path()) {
+        if path.is_dir() {
+            collect_rust(&path, into);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            into.push(path);
+        }
+    }
+}
+
+/// `a/b/../c` as `a/c`, so a shader named from the manifest shows a plain path.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+impl Tabs {
+    /// Opens `path` in a tab (or shows the tab it is in).
+    pub(crate) fn open(&mut self, path: &Path) {
+        if let Some(at) = self.open.iter().position(|t| t.path == path) {
+            self.active = at;
+            return;
+        }
+        match read(path) {
+            Ok((text, read_only)) => {
+                let stamp = stamp(path);
+                let tab =
+                    Tab { path: path.to_owned(), disk: text.clone(), text, read_only, changed_on_disk: false, stamp };
+                self.open.push(tab);
+                self.active = self.open.len() - 1;
+                self.notice = None;
+            }
+            Err(e) => self.notice = Some(Err(e)),
+        }
+    }
+
+    /// Saves the active tab.
+    pub(crate) fn save_active(&mut self) {
+        let Some(tab) = self.open.get_mut(self.active) else { return };
+        if let Some(why) = &tab.read_only {
+            self.notice = Some(Err(format!("{} is read-only here: {why}", tab.path.display())));
+            return;
+        }
+        self.notice = Some(match save(&tab.path, &tab.text) {
+            Ok(()) => {
+                tab.disk.clone_from(&tab.text);
+                tab.stamp = stamp(&tab.path);
+                tab.changed_on_disk = false;
+                Ok(format!("saved {}; live edit builds and reloads it", tab.path.display()))
+            }
+            Err(e) => Err(e),
+        });
+    }
+
+    /// Looks at every open file on disk: a tab without unsaved text follows it; one with
+    /// unsaved text is marked, and keeps the user's text.
+    pub(crate) fn follow_disk(&mut self) {
+        for tab in &mut self.open {
+            let now = stamp(&tab.path);
+            if tab.stamp.is_none() {
+                // Just restored after a reload: the stamp was not saved; take the file's as seen.
+                tab.stamp = now;
+                if let Ok((text, _)) = read(&tab.path)
+                    && text != tab.disk
+                {
+                    Self::changed(tab, text);
+                }
+                continue;
+            }
+            if now == tab.stamp {
+                continue;
+            }
+            tab.stamp = now;
+            match read(&tab.path) {
+                Ok((text, _)) if text != tab.disk => Self::changed(tab, text),
+                Ok(_) => {}
+                Err(_) => tab.changed_on_disk = true,
+            }
+        }
+    }
+
+    fn changed(tab: &mut Tab, text: String) {
+        if tab.modified() {
+            tab.changed_on_disk = true;
+        } else {
+            tab.text.clone_from(&text);
+        }
+        tab.disk = text;
+    }
+}
+
+/// What the panel asks of the editor: a cursor to place in the text (a click on a diagnostic).
+pub(crate) struct Panel<'a> {
+    pub(crate) tabs: &'a mut Tabs,
+    pub(crate) files: &'a [PathBuf],
+    pub(crate) root: Option<&'a Path>,
+    pub(crate) build: &'a BuildStatus,
+}
+
+/// The diagnostics of the last build (and the shaders' problems) that point into `path`.
+/// Cargo names files from the workspace root; shader problems from the modules root.
+fn diagnostics_for<'b>(build: &'b BuildStatus, path: &Path, root: Option<&Path>) -> Vec<&'b Diagnostic> {
+    let last = build.last.iter().flat_map(|l| l.diagnostics.iter());
+    let points_here = |file: &str| {
+        let file = Path::new(file);
+        (file.is_relative() && !file.starts_with("..") && path.ends_with(file))
+            || file == path
+            || root.is_some_and(|r| normalize(&r.join(file)) == path)
+    };
+    last.chain(build.assets.iter()).filter(|d| d.file.as_deref().is_some_and(points_here)).collect()
+}
+
+/// The character index of 1-based `line` and `column` in `text`.
+fn char_index(text: &str, line: u32, column: u32) -> usize {
+    let mut index = 0;
+    for (n, content) in text.split('\n').enumerate() {
+        if n + 1 == line as usize {
+            return index + content.chars().count().min(column.saturating_sub(1) as usize);
+        }
+        index += content.chars().count() + 1;
+    }
+    index
+}
+
+impl Panel<'_> {
+    pub(crate) fn show(self, ui: &mut egui::Ui) {
+        let Panel { tabs, files, root, build } = self;
+        if ui.input_mut(|i| i.consume_shortcut(&egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::S))) {
+            tabs.save_active();
+        }
+        tabs.follow_disk();
+        egui::Panel::left("source_files").resizable(true).default_size(200.0).show(ui, |ui| {
+            egui::ScrollArea::vertical().id_salt("source_file_list").show(ui, |ui| {
+                if files.is_empty() {
+                    ui.weak("Select a module in the graph to see its files.");
+                }
+                // A module's own files by their path in its folder, a shader from the workspace.
+                let module = files.first().and_then(|f| f.parent());
+                for file in files {
+                    let shown = module
+                        .and_then(|m| file.strip_prefix(m).ok())
+                        .or_else(|| root.and_then(|r| file.strip_prefix(r.parent().unwrap_or(r)).ok()))
+                        .unwrap_or(file);
+                    let open = tabs.open.get(tabs.active).is_some_and(|t| &t.path == file);
+                    if ui.selectable_label(open, shown.display().to_string()).clicked() {
+                        tabs.open(file);
+                    }
+                }
+            });
+        });
+        Self::tab_row(ui, tabs);
+        match &tabs.notice {
+            Some(Ok(text)) => {
+                ui.weak(text);
+            }
+            Some(Err(text)) => {
+                ui.colored_label(ui.visuals().error_fg_color, text);
+            }
+            None => {}
+        }
+        let active = tabs.active;
+        let Some(tab) = tabs.open.get_mut(active) else {
+            ui.weak("Open a file from the list: Ctrl+S saves it, and live edit builds and reloads the module.");
+            return;
+        };
+        if tab.changed_on_disk {
+            ui.horizontal(|ui| {
+                ui.colored_label(ui.visuals().warn_fg_color, "The file changed on disk; your text here is not saved.");
+                if ui.button("Reload from disk").clicked() {
+                    tab.text.clone_from(&tab.disk);
+                    tab.changed_on_disk = false;
+                }
+                if ui.button("Keep mine").clicked() {
+                    tab.changed_on_disk = false;
+                }
+            });
+        }
+        if let Some(why) = &tab.read_only {
+            ui.colored_label(ui.visuals().warn_fg_color, format!("Read-only: {why}"));
+        }
+        let diagnostics = diagnostics_for(build, &tab.path, root);
+        let editor_id = egui::Id::new(("source_text", &tab.path));
+        if !diagnostics.is_empty() {
+            let mut jump = None;
+            egui::Panel::bottom("source_diagnostics").resizable(true).default_size(90.0).show(ui, |ui| {
+                egui::ScrollArea::vertical().id_salt("source_diagnostic_list").show(ui, |ui| {
+                    for d in &diagnostics {
+                        let colour =
+                            if d.level.is_error() { ui.visuals().error_fg_color } else { ui.visuals().warn_fg_color };
+                        let text = egui::RichText::new(format!("{}:{}: {}", d.line, d.column, d.message)).color(colour);
+                        if ui.link(text).on_hover_text(&d.rendered).clicked() {
+                            jump = Some((d.line, d.column));
+                        }
+                    }
+                });
+            });
+            if let Some((line, column)) = jump {
+                let at = egui::text::CCursor::new(char_index(&tab.text, line, column));
+                let mut state = egui::TextEdit::load_state(ui.ctx(), editor_id).unwrap_or_default();
+                state.cursor.set_char_range(Some(egui::text::CCursorRange::one(at)));
+                egui::TextEdit::store_state(ui.ctx(), editor_id, state);
+                ui.memory_mut(|m| m.request_focus(editor_id));
+            }
+        }
+        Self::editor(ui, tab, &diagnostics, editor_id);
+    }
+
+    fn tab_row(ui: &mut egui::Ui, tabs: &mut Tabs) {
+        let mut close = None;
+        ui.horizontal_wrapped(|ui| {
+            for (at, tab) in tabs.open.iter().enumerate() {
+                if ui
+                    .selectable_label(at == tabs.active, tab.title())
+                    .on_hover_text(tab.path.display().to_string())
+                    .clicked()
+                {
+                    tabs.active = at;
+                }
+                if ui.small_button("×").on_hover_text("Close").clicked() {
+                    close = Some(at);
+                }
+            }
+        });
+        if let Some(at) = close {
+            if tabs.open[at].modified() {
+                tabs.closing = Some(at);
+            } else {
+                Self::close(tabs, at);
+            }
+        }
+        if let Some(at) = tabs.closing.filter(|at| *at < tabs.open.len()) {
+            let name = tabs.open[at].title();
+            ui.horizontal(|ui| {
+                ui.colored_label(ui.visuals().warn_fg_color, format!("{name} has unsaved changes."));
+                if ui.button("Save and close").clicked() {
+                    tabs.active = at;
+                    tabs.save_active();
+                    if !tabs.open[at].modified() {
+                        Self::close(tabs, at);
+                    }
+                    tabs.closing = None;
+                } else if ui.button("Discard them").clicked() {
+                    Self::close(tabs, at);
+                    tabs.closing = None;
+                } else if ui.button("Keep the tab").clicked() {
+                    tabs.closing = None;
+                }
+            });
+        }
+    }
+
+    fn close(tabs: &mut Tabs, at: usize) {
+        if at < tabs.open.len() {
+            tabs.open.remove(at);
+        }
+        tabs.active = tabs.active.min(tabs.open.len().saturating_sub(1));
+    }
+
+    /// Line numbers (a diagnostic's line marked) beside the highlighted text.
+    fn editor(ui: &mut egui::Ui, tab: &mut Tab, diagnostics: &[&Diagnostic], id: egui::Id) {
+        let language = tab.language();
+        let theme = CodeTheme::from_memory(ui.ctx(), ui.style());
+        let mut layouter = |ui: &egui::Ui, text: &dyn egui::TextBuffer, wrap_width: f32| {
+            let mut job = highlight(ui.ctx(), ui.style(), &theme, text.as_str(), language);
+            job.wrap.max_width = wrap_width;
+            ui.fonts_mut(|f| f.layout_job(job))
+        };
+        let lines = tab.text.split('\n').count();
+        egui::ScrollArea::both().id_salt(("source_scroll", &tab.path)).auto_shrink(false).show(ui, |ui| {
+            ui.horizontal_top(|ui| {
+                let mut numbers = egui::text::LayoutJob::default();
+                let font = egui::TextStyle::Monospace.resolve(ui.style());
+                for n in 1..=lines {
+                    let marked = diagnostics.iter().find(|d| d.line as usize == n);
+                    let colour = match marked {
+                        Some(d) if d.level.is_error() => ui.visuals().error_fg_color,
+                        Some(_) => ui.visuals().warn_fg_color,
+                        None => ui.visuals().weak_text_color(),
+                    };
+                    let text = if n == lines { format!("{n:>4}") } else { format!("{n:>4}\n") };
+                    numbers.append(&text, 0.0, egui::TextFormat::simple(font.clone(), colour));
+                }
+                ui.label(numbers);
+                let editable = tab.read_only.is_none();
+                ui.add(
+                    egui::TextEdit::multiline(&mut tab.text)
+                        .id(id)
+                        .code_editor()
+                        .interactive(editable)
+                        .desired_width(f32::INFINITY)
+                        .desired_rows(lines.max(20))
+                        .layouter(&mut layouter),
+                );
+            });
+        });
+    }
+}

@@ -1,0 +1,182 @@
+//! The editor's source panel, driven with egui_kittest by label and keys: open a module's
+//! file, type, Ctrl+S; unsaved text across the editor's own reload; a save that fails; a file
+//! changed on disk, with and without unsaved text; a diagnostic clicked to its line.
+
+#[path = "common/editor.rs"]
+mod editor;
+
+use std::path::{Path, PathBuf};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use module_loader::Runtime;
+use playground_api::egui;
+use playground_api::host::{BuildOutcome, BuildStatus, Diagnostic, Level};
+use playground_api::serde_json::{Value, json};
+use playground_tests::{Sandbox, call, module_dir};
+
+/// The demo and the editor, with plugins/movement's sources copied in to edit.
+fn source_sandbox() -> (Sandbox, PathBuf) {
+    let sandbox = editor::sandbox();
+    let src = sandbox.modules.join("plugins/movement/src");
+    std::fs::create_dir_all(&src).expect("a src folder");
+    std::fs::copy(module_dir("plugins/movement").join("src/lib.rs"), src.join("lib.rs")).expect("copy the source");
+    (sandbox, src.join("lib.rs"))
+}
+
+fn frame(ui: &mut egui::Ui, runtime: &mut Runtime) {
+    for id in runtime.ui_modules() {
+        runtime.ui(&id, ui).expect("the editor draws");
+    }
+    runtime.run_queued();
+}
+
+fn harness(sandbox: &Sandbox) -> Harness<'static, Runtime> {
+    let runtime = sandbox.runtime();
+    let report = runtime.load_all().expect("the modules resolve");
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    Harness::builder().with_size(egui::vec2(1280.0, 900.0)).with_max_steps(8).build_ui_state(frame, runtime)
+}
+
+/// The source panel's saved state (open tabs, their text).
+fn tabs(h: &Harness<'_, Runtime>) -> Value {
+    call(h.state(), "apps/editor", "ui_state", Value::Null).expect("the editor answers")["source"].clone()
+}
+
+/// Selects plugins/movement, shows the Source tab and opens its `src/lib.rs`.
+fn open_movement(h: &mut Harness<'_, Runtime>) {
+    call(h.state(), "apps/editor", "select", json!("plugins/movement")).expect("select");
+    h.run();
+    h.get_by_label("Source").click();
+    h.run();
+    h.get_by_label("src/lib.rs").click();
+    h.run();
+}
+
+/// Puts the cursor at the start of the file, gives the text the keyboard, and types `text`.
+fn type_text(h: &mut Harness<'_, Runtime>, text: &str) {
+    let id = editor_id(h);
+    let mut state = egui::TextEdit::load_state(&h.ctx, id).unwrap_or_default();
+    state.cursor.set_char_range(Some(egui::text::CCursorRange::one(egui::text::CCursor::new(0))));
+    egui::TextEdit::store_state(&h.ctx, id, state);
+    h.ctx.memory_mut(|m| m.request_focus(id));
+    h.run();
+    h.event(egui::Event::Text(text.to_owned()));
+    h.run();
+}
+
+fn editor_id(h: &Harness<'_, Runtime>) -> egui::Id {
+    let path = PathBuf::from(tabs(h)["open"][0]["path"].as_str().expect("an open tab"));
+    egui::Id::new(("source_text", &path))
+}
+
+fn save(h: &mut Harness<'_, Runtime>) {
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+}
+
+#[test]
+fn a_file_is_opened_typed_into_saved_with_ctrl_s_and_unsaved_text_survives_the_editors_reload() {
+    let (sandbox, file) = source_sandbox();
+    let mut h = harness(&sandbox);
+    open_movement(&mut h);
+    assert_eq!(tabs(&h)["open"].as_array().map(Vec::len), Some(1), "{}", tabs(&h));
+
+    type_text(&mut h, "// typed in the editor\n");
+    assert!(h.query_by_label_contains("lib.rs ●").is_some(), "the tab says it has unsaved text");
+    save(&mut h);
+    let on_disk = std::fs::read_to_string(&file).expect("the file");
+    assert!(on_disk.starts_with("// typed in the editor\n"), "saved: {}", &on_disk[..60]);
+    assert!(h.query_by_label_contains("lib.rs ●").is_none(), "nothing unsaved now");
+    assert!(h.query_by_label_contains("live edit builds and reloads it").is_some());
+
+    // More text, not saved; then the editor reloads itself: the text is still there.
+    type_text(&mut h, "// not saved yet\n");
+    let record = h.state().reload("apps/editor").expect("the reload runs");
+    assert_eq!(record.outcome, playground_api::host::ReloadOutcome::Swapped);
+    h.run();
+    let tab = &tabs(&h)["open"][0];
+    assert!(tab["text"].as_str().is_some_and(|t| t.starts_with("// not saved yet\n// typed")), "{tab}");
+    assert!(h.query_by_label_contains("lib.rs ●").is_some(), "still marked unsaved after the reload");
+    assert_eq!(std::fs::read_to_string(&file).expect("the file"), on_disk, "and not written");
+}
+
+#[test]
+fn a_save_that_fails_says_why_and_keeps_both_the_text_and_the_file() {
+    let (sandbox, file) = source_sandbox();
+    let mut h = harness(&sandbox);
+    open_movement(&mut h);
+    type_text(&mut h, "// precious\n");
+    // The file's folder is gone (deleted while open): the save cannot write.
+    let folder = file.parent().expect("src").to_owned();
+    std::fs::remove_dir_all(&folder).expect("delete the folder");
+    save(&mut h);
+    assert!(h.query_by_label_contains("cannot save").is_some(), "the error is shown");
+    assert!(h.query_by_label_contains("your text is still here").is_some());
+    assert!(tabs(&h)["open"][0]["text"].as_str().is_some_and(|t| t.starts_with("// precious\n")));
+    assert!(!folder.exists(), "nothing was half-written");
+    assert!(leftovers(&sandbox.modules.join("plugins/movement")).is_empty());
+}
+
+/// Temporary save files left anywhere under `dir`.
+fn leftovers(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(leftovers(&path));
+        } else if path.to_string_lossy().contains(".playground-save") {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_file_changed_on_disk_follows_a_clean_tab_and_never_overwrites_unsaved_text() {
+    let (sandbox, file) = source_sandbox();
+    let mut h = harness(&sandbox);
+    open_movement(&mut h);
+    let original = std::fs::read_to_string(&file).expect("the file");
+
+    // Changed elsewhere (another editor, git) while the tab has nothing unsaved: it follows.
+    std::fs::write(&file, format!("// from elsewhere\n{original}")).expect("write");
+    h.run();
+    assert!(tabs(&h)["open"][0]["text"].as_str().is_some_and(|t| t.starts_with("// from elsewhere\n")));
+
+    // Changed again while the tab has unsaved text: the text stays, and the panel says so.
+    type_text(&mut h, "// mine\n");
+    std::fs::write(&file, format!("// elsewhere again\n{original}")).expect("write");
+    h.run();
+    assert!(h.query_by_label_contains("The file changed on disk").is_some());
+    assert!(tabs(&h)["open"][0]["text"].as_str().is_some_and(|t| t.starts_with("// mine\n")));
+    h.get_by_label("Reload from disk").click();
+    h.run();
+    assert!(tabs(&h)["open"][0]["text"].as_str().is_some_and(|t| t.starts_with("// elsewhere again\n")));
+}
+
+#[test]
+fn a_diagnostic_is_marked_listed_and_a_click_puts_the_cursor_on_it() {
+    let (sandbox, _file) = source_sandbox();
+    let mut h = harness(&sandbox);
+    let diagnostic = Diagnostic {
+        level: Level::Error,
+        message: "expected `;`".to_owned(),
+        file: Some("plugins/movement/src/lib.rs".to_owned()),
+        line: 3,
+        column: 5,
+        rendered: "error: expected `;`\n --> plugins/movement/src/lib.rs:3:5".to_owned(),
+    };
+    let last = BuildOutcome { success: false, diagnostics: vec![diagnostic], ..BuildOutcome::default() };
+    h.state().set_build_status(BuildStatus { last: Some(last), ..BuildStatus::default() });
+    open_movement(&mut h);
+    h.get_by_label_contains("3:5: expected `;`").click();
+    h.run();
+    let state = egui::TextEdit::load_state(&h.ctx, editor_id(&h)).expect("the editor's state");
+    let text = tabs(&h)["open"][0]["text"].as_str().expect("text").to_owned();
+    let lines: Vec<&str> = text.split('\n').collect();
+    let expected = lines[0].chars().count() + 1 + lines[1].chars().count() + 1 + 4;
+    let cursor = state.cursor.char_range().map(|r| r.primary.index.0);
+    assert_eq!(cursor, Some(expected), "line 3, column 5");
+    h.snapshot_options("source_panel_with_an_error", &egui_kittest::SnapshotOptions::new().output_path("snapshots"));
+}
