@@ -180,3 +180,34 @@ fn a_diagnostic_is_marked_listed_and_a_click_puts_the_cursor_on_it() {
     assert_eq!(cursor, Some(expected), "line 3, column 5");
     h.snapshot_options("source_panel_with_an_error", &egui_kittest::SnapshotOptions::new().output_path("snapshots"));
 }
+
+#[test]
+fn ctrl_f_finds_text_and_enter_selects_each_match_in_turn() {
+    let (sandbox, file) = source_sandbox();
+    let mut h = harness(&sandbox);
+    open_movement(&mut h);
+    let text = std::fs::read_to_string(&file).expect("the file");
+    let wanted = "Movement";
+    let starts: Vec<usize> = text.match_indices(wanted).map(|(byte, _)| text[..byte].chars().count()).collect();
+    assert!(starts.len() >= 2, "the file has a few matches");
+
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::F);
+    h.run();
+    h.event(egui::Event::Text(wanted.to_owned()));
+    h.run();
+    assert!(h.query_by_label(&format!("{} matches", starts.len())).is_some(), "the bar counts them");
+    let selection = |h: &Harness<'_, Runtime>| {
+        let state = egui::TextEdit::load_state(&h.ctx, editor_id(h)).expect("the editor's state");
+        state.cursor.char_range().map(|r| (r.secondary.index.0, r.primary.index.0))
+    };
+    h.key_press(egui::Key::Enter);
+    h.run();
+    assert_eq!(selection(&h), Some((starts[0], starts[0] + wanted.len())), "the first match is selected");
+    // Next, clicked: the cursor goes to the next match (the click itself may collapse the
+    // selection to its end, where the cursor stands).
+    h.get_by_label("Next").click();
+    h.run();
+    assert_eq!(selection(&h).map(|s| s.1), Some(starts[1] + wanted.len()), "then the next");
+    let text_after = tabs(&h)["open"][0]["text"].as_str().map(str::to_owned);
+    assert_eq!(text_after.as_deref(), Some(text.as_str()), "finding changed nothing in the text");
+}

@@ -70,6 +70,9 @@ pub(crate) struct Tabs {
     pub(crate) closing: Option<usize>,
     /// What the last save or open said (an error, or where it went).
     pub(crate) notice: Option<Result<String, String>>,
+    /// The find bar (Ctrl+F): open or not, and what it looks for.
+    pub(crate) finding: bool,
+    pub(crate) find: String,
 }
 
 /// The stamp of a file now, if it can be read.
@@ -270,6 +273,9 @@ impl Panel<'_> {
         if ui.input_mut(|i| i.consume_shortcut(&egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::S))) {
             tabs.save_active();
         }
+        let find_asked =
+            ui.input_mut(|i| i.consume_shortcut(&egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::F)));
+        tabs.finding |= find_asked;
         tabs.follow_disk();
         egui::Panel::left("source_files").resizable(true).default_size(200.0).show(ui, |ui| {
             egui::ScrollArea::vertical().id_salt("source_file_list").show(ui, |ui| {
@@ -322,6 +328,9 @@ impl Panel<'_> {
         }
         let diagnostics = diagnostics_for(build, &tab.path, root);
         let editor_id = egui::Id::new(("source_text", &tab.path));
+        if tabs.finding {
+            Self::find_bar(ui, &mut tabs.finding, &mut tabs.find, find_asked, &tab.text, editor_id);
+        }
         if !diagnostics.is_empty() {
             let mut jump = None;
             egui::Panel::bottom("source_diagnostics").resizable(true).default_size(90.0).show(ui, |ui| {
@@ -345,6 +354,49 @@ impl Panel<'_> {
             }
         }
         Self::editor(ui, tab, &diagnostics, editor_id);
+    }
+
+    /// Looks for `find` in `text`: Enter selects the next match after the cursor (around
+    /// the end to the start) and gives the text the keyboard; Esc closes the bar.
+    fn find_bar(ui: &mut egui::Ui, open: &mut bool, find: &mut String, asked: bool, text: &str, editor: egui::Id) {
+        ui.horizontal(|ui| {
+            ui.label("Find");
+            let field = ui.add(egui::TextEdit::singleline(find).desired_width(220.0).hint_text("text to look for"));
+            if asked {
+                field.request_focus();
+            }
+            let count = if find.is_empty() { 0 } else { text.matches(find.as_str()).count() };
+            ui.weak(match count {
+                0 if find.is_empty() => String::new(),
+                0 => "no match".to_owned(),
+                1 => "1 match".to_owned(),
+                n => format!("{n} matches"),
+            });
+            // The Enter that leaves the field is used up here: the text, which gets the
+            // keyboard in this same frame, must not see it too.
+            let entered =
+                field.lost_focus() && ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Enter));
+            let next = ui.button("Next").clicked() || entered;
+            if ui.button("Close").clicked() || (field.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Escape))) {
+                *open = false;
+            }
+            if next && count > 0 {
+                let mut state = egui::TextEdit::load_state(ui.ctx(), editor).unwrap_or_default();
+                let from = state.cursor.char_range().map_or(0, |r| r.primary.index.0.max(r.secondary.index.0));
+                let byte_from = text.char_indices().nth(from).map_or(text.len(), |(b, _)| b);
+                let found =
+                    text[byte_from..].find(find.as_str()).map(|at| at + byte_from).or_else(|| text.find(find.as_str()));
+                if let Some(byte) = found {
+                    let start = text[..byte].chars().count();
+                    let end = start + find.chars().count();
+                    let range =
+                        egui::text::CCursorRange::two(egui::text::CCursor::new(start), egui::text::CCursor::new(end));
+                    state.cursor.set_char_range(Some(range));
+                    egui::TextEdit::store_state(ui.ctx(), editor, state);
+                    ui.memory_mut(|m| m.request_focus(editor));
+                }
+            }
+        });
     }
 
     fn tab_row(ui: &mut egui::Ui, tabs: &mut Tabs) {
