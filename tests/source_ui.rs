@@ -211,3 +211,26 @@ fn ctrl_f_finds_text_and_enter_selects_each_match_in_turn() {
     let text_after = tabs(&h)["open"][0]["text"].as_str().map(str::to_owned);
     assert_eq!(text_after.as_deref(), Some(text.as_str()), "finding changed nothing in the text");
 }
+
+#[test]
+fn the_undo_history_and_the_cursor_outlive_the_editors_reload() {
+    let (sandbox, file) = source_sandbox();
+    let mut h = harness(&sandbox);
+    open_movement(&mut h);
+    let original = std::fs::read_to_string(&file).expect("the file");
+    type_text(&mut h, "// one\n");
+    let cursor = egui::TextEdit::load_state(&h.ctx, editor_id(&h)).and_then(|s| s.cursor.char_range());
+    let record = h.state().reload("apps/editor").expect("the reload runs");
+    assert_eq!(record.outcome, playground_api::host::ReloadOutcome::Swapped);
+    h.run();
+    let after = egui::TextEdit::load_state(&h.ctx, editor_id(&h)).and_then(|s| s.cursor.char_range());
+    assert_eq!(after, cursor, "the cursor is where it was");
+    h.ctx.memory_mut(|m| m.request_focus(editor_id(&h)));
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run();
+    assert_eq!(tabs(&h)["open"][0]["text"].as_str(), Some(original.as_str()), "Ctrl+Z undid the typing");
+    h.key_press_modifiers(egui::Modifiers::COMMAND | egui::Modifiers::SHIFT, egui::Key::Z);
+    h.run();
+    assert!(tabs(&h)["open"][0]["text"].as_str().is_some_and(|t| t.starts_with("// one\n")), "and redo did it again");
+}
