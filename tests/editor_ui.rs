@@ -420,3 +420,36 @@ fn the_log_panel_shows_tracing_events_filtered_by_level() {
     assert!(h.query_by_label_contains("a warning for the log panel").is_some(), "warnings stay");
     assert!(h.query_by_label_contains("some information for the log panel").is_none(), "info is filtered out");
 }
+
+#[test]
+fn the_panels_arrangement_is_the_users_and_survives_the_editors_reload() {
+    let (_sandbox, runtime) = editor_sandbox();
+    let mut h = harness(runtime);
+    let arrangement = |h: &Harness<'_, Runtime>| {
+        call(h.state(), "apps/editor", "ui_state", Value::Null).expect("the editor answers")["dock"].clone()
+    };
+    let fresh = arrangement(&h);
+
+    // Ctrl+I closes the inspector; the Source button brings the source pane to the front.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::I);
+    h.run();
+    assert!(h.query_by_label("Select a module in the graph.").is_none(), "the inspector is closed");
+    h.get_by_label("Source").click();
+    h.run();
+    assert!(h.query_by_label("Select a module in the graph to see its files.").is_some(), "the source pane shows");
+    let arranged = arrangement(&h);
+    assert_ne!(arranged, fresh);
+
+    // The editor reloads itself: the same arrangement.
+    let record = h.state().reload("apps/editor").expect("the reload runs");
+    assert_eq!(record.outcome, ReloadOutcome::Swapped);
+    h.run();
+    assert_eq!(arrangement(&h), arranged, "the arrangement is kept");
+    assert!(h.query_by_label("Select a module in the graph to see its files.").is_some());
+    assert!(h.query_by_label("Select a module in the graph.").is_none(), "the inspector stays closed");
+
+    // The Inspector button opens it again, at the right.
+    h.get_by_label("Inspector").click();
+    h.run();
+    assert!(h.query_by_label("Select a module in the graph.").is_some());
+}

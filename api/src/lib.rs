@@ -39,6 +39,7 @@ pub use eframe;
 pub use eframe::egui;
 pub use eframe::egui_wgpu;
 pub use eframe::egui_wgpu::wgpu;
+pub use egui_dock;
 pub use egui_extras;
 pub use rmp_serde;
 pub use rmpv;

@@ -15,6 +15,7 @@ mod inspector;
 mod keys;
 mod log_panel;
 mod new_module;
+mod panes;
 mod source;
 mod timings;
 
@@ -22,30 +23,26 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use playground_api::egui;
+use playground_api::egui_dock::{DockArea, DockState, Style, TabViewer};
 use playground_api::host::{BuildOutcome, ModuleInfo, ReloadOutcome, ReloadRecord};
 use playground_api::log::Level;
 use playground_api::serde::{Deserialize, Serialize};
 use playground_api::{Context, Host, Module, codec, serde_json};
 
-/// Which tab the bottom panel shows.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(crate = "playground_api::serde", rename_all = "snake_case")]
-enum BottomTab {
-    #[default]
-    Timings,
-    Log,
-    Source,
-}
+use crate::panes::Pane;
 
 /// The editor's UI state: what survives its reload.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(crate = "playground_api::serde", default)]
 struct UiState {
     /// The module the inspector shows.
     selected: Option<String>,
+    /// Where the panels are: tabs and splits the user arranged.
+    dock: DockState<Pane>,
+    /// Whether the inspector, and the timings and log, are open (read from `dock` each
+    /// frame; for tests and assistants).
     show_inspector: bool,
     show_bottom: bool,
-    bottom_tab: BottomTab,
     /// The least severe level the log shows.
     log_level: Level,
     /// Only log lines containing this text.
@@ -60,9 +57,9 @@ impl Default for UiState {
     fn default() -> Self {
         UiState {
             selected: None,
+            dock: panes::arrangement(),
             show_inspector: true,
             show_bottom: true,
-            bottom_tab: BottomTab::Timings,
             log_level: Level::Info,
             log_filter: String::new(),
             chart_last: 50,
@@ -127,16 +124,13 @@ impl Editor {
             ui.strong("Playground");
             ui.separator();
             let ctx = ui.ctx().clone();
-            ui.toggle_value(&mut state.show_inspector, "Inspector").on_hover_text(keys::hint(
-                &ctx,
-                "Show or hide the inspector",
-                &keys::INSPECTOR,
-            ));
-            ui.toggle_value(&mut state.show_bottom, "Timings and log").on_hover_text(keys::hint(
-                &ctx,
-                "Show or hide the timings and the log",
-                &keys::BOTTOM,
-            ));
+            panes::buttons(ui, &mut state.dock, |pane| match pane {
+                Pane::Inspector => Some(keys::hint(&ctx, "Show the inspector; the key hides it too", &keys::INSPECTOR)),
+                Pane::Timings => {
+                    Some(keys::hint(&ctx, "Show the timings; the key shows or hides the lower panels", &keys::BOTTOM))
+                }
+                _ => None,
+            });
             ui.separator();
             if let Some(notice) = self.new_module.show(ui, host, open_new_module) {
                 self.notice = Some(notice);
@@ -284,8 +278,23 @@ impl Module for Editor {
         let mut actions = Vec::new();
 
         let pressed = keys::read(ui.ctx(), &modules, &mut state.selected);
-        state.show_inspector ^= pressed.toggle_inspector;
-        state.show_bottom ^= pressed.toggle_bottom;
+        if pressed.toggle_inspector {
+            if panes::is_open(&state.dock, Pane::Inspector) {
+                panes::close(&mut state.dock, Pane::Inspector);
+            } else {
+                panes::show(&mut state.dock, Pane::Inspector);
+            }
+        }
+        if pressed.toggle_bottom {
+            let lower = Pane::LOWER.iter().any(|pane| panes::is_open(&state.dock, *pane));
+            for pane in Pane::LOWER {
+                if lower {
+                    panes::close(&mut state.dock, pane);
+                } else {
+                    panes::show(&mut state.dock, pane);
+                }
+            }
+        }
         if pressed.reload {
             match &state.selected {
                 Some(id) => actions.push(Action::Reload(id.clone())),
@@ -295,67 +304,121 @@ impl Module for Editor {
             }
         }
         egui::Panel::top("editor_top").show(ui, |ui| self.top_bar(ui, host.as_ref(), &mut state, pressed.new_module));
-        if state.show_bottom {
-            egui::Panel::bottom("editor_bottom").resizable(true).default_size(260.0).show(ui, |ui| {
-                ui.horizontal(|ui| {
-                    ui.selectable_value(&mut state.bottom_tab, BottomTab::Timings, "Timings");
-                    ui.selectable_value(&mut state.bottom_tab, BottomTab::Log, "Log");
-                    ui.selectable_value(&mut state.bottom_tab, BottomTab::Source, "Source");
-                });
-                ui.separator();
-                match state.bottom_tab {
-                    BottomTab::Timings => timings::show(ui, &history, &mut state.chart_last),
-                    BottomTab::Log => log_panel::show(ui, &mut state.log_level, &mut state.log_filter),
-                    BottomTab::Source => {
-                        let root = host.modules_root();
-                        let files = match (&root, &state.selected) {
-                            (Some(root), Some(id)) => source::module_files(root, id),
-                            _ => Vec::new(),
-                        };
-                        let build = host.build_status();
-                        let panel = source::Panel {
-                            tabs: &mut state.source,
-                            files: &files,
-                            root: root.as_deref(),
-                            build: &build,
-                        };
-                        panel.show(ui);
-                    }
-                }
-            });
-        }
-        if state.show_inspector {
-            let own = serde_json::to_value(&state).unwrap_or(serde_json::Value::Null);
-            egui::Panel::right("editor_inspector").resizable(true).default_size(360.0).show(ui, |ui| {
-                let view = inspector::View {
-                    host: host.as_ref(),
-                    modules: &modules,
-                    history: &history,
-                    own_id: &self.id,
-                    own,
-                };
-                let shown = view.show(ui, state.selected.as_deref());
-                actions.extend(shown.action);
-                self.follow_state(ui.ctx(), state.selected.as_deref(), shown.state);
-            });
-        } else {
-            self.inspected = None;
-        }
         let build = host.build_status();
         let stale = build.last.as_ref().filter(|l| !l.success).map(|l| l.modules.clone()).unwrap_or_default();
         let moved = moved(&history);
-        let facts = graph::Facts { modules: &modules, moved: &moved, building: &build.building, stale: &stale };
         let generation = modules.iter().find(|m| m.id == self.id).map_or(0, |m| m.generation);
-        let graph_id = format!("editor_graph_g{generation}");
+        let mut dock = std::mem::replace(&mut state.dock, DockState::new(Vec::new()));
+        let mut viewer = Viewer {
+            editor: self,
+            state: &mut state,
+            host: host.as_ref(),
+            modules: &modules,
+            history: &history,
+            build: &build,
+            stale: &stale,
+            moved: &moved,
+            graph_id: format!("editor_graph_g{generation}"),
+            actions: &mut actions,
+            drew_inspector: false,
+        };
         egui::CentralPanel::default().show(ui, |ui| {
-            actions.extend(self.graph.show(ui, &facts, &graph_id, &mut state.selected));
+            DockArea::new(&mut dock)
+                .id(egui::Id::new("editor_dock"))
+                .style(Style::from_egui(ui.style()))
+                .show_inside(ui, &mut viewer);
         });
+        if !viewer.drew_inspector {
+            self.inspected = None;
+        }
+        state.dock = dock;
+        state.show_inspector = panes::is_open(&state.dock, Pane::Inspector);
+        state.show_bottom = Pane::LOWER.iter().any(|pane| panes::is_open(&state.dock, *pane));
         self.state = state;
         for action in actions {
             match action {
                 Action::Reload(id) => self.reload(host.as_ref(), &id),
             }
         }
+    }
+}
+
+/// Draws each pane in the tab the user put it in.
+struct Viewer<'a> {
+    editor: &'a mut Editor,
+    state: &'a mut UiState,
+    host: &'a dyn Host,
+    modules: &'a [ModuleInfo],
+    history: &'a [ReloadRecord],
+    build: &'a playground_api::host::BuildStatus,
+    stale: &'a [String],
+    moved: &'a [String],
+    graph_id: String,
+    actions: &'a mut Vec<Action>,
+    /// Whether the inspector was drawn this frame (it is not while another tab covers it).
+    drew_inspector: bool,
+}
+
+impl TabViewer for Viewer<'_> {
+    type Tab = Pane;
+
+    fn id(&mut self, tab: &mut Pane) -> egui::Id {
+        egui::Id::new(("editor_pane", tab.title()))
+    }
+
+    fn title(&mut self, tab: &mut Pane) -> egui::WidgetText {
+        tab.title().into()
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, tab: &mut Pane) {
+        let state = &mut *self.state;
+        match tab {
+            Pane::Graph => {
+                let facts = graph::Facts {
+                    modules: self.modules,
+                    moved: self.moved,
+                    building: &self.build.building,
+                    stale: self.stale,
+                };
+                self.actions.extend(self.editor.graph.show(ui, &facts, &self.graph_id, &mut state.selected));
+            }
+            Pane::Inspector => {
+                let own = serde_json::to_value(&*state).unwrap_or(serde_json::Value::Null);
+                let view = inspector::View {
+                    host: self.host,
+                    modules: self.modules,
+                    history: self.history,
+                    own_id: &self.editor.id,
+                    own,
+                };
+                let shown = view.show(ui, state.selected.as_deref());
+                self.actions.extend(shown.action);
+                self.editor.follow_state(ui.ctx(), state.selected.as_deref(), shown.state);
+                self.drew_inspector = true;
+            }
+            Pane::Timings => timings::show(ui, self.history, &mut state.chart_last),
+            Pane::Log => log_panel::show(ui, &mut state.log_level, &mut state.log_filter),
+            Pane::Source => {
+                let root = self.host.modules_root();
+                let files = match (&root, &state.selected) {
+                    (Some(root), Some(id)) => source::module_files(root, id),
+                    _ => Vec::new(),
+                };
+                let panel =
+                    source::Panel { tabs: &mut state.source, files: &files, root: root.as_deref(), build: self.build };
+                panel.show(ui);
+            }
+        }
+    }
+
+    fn is_closeable(&self, tab: &Pane) -> bool {
+        // The graph is the editor's ground: every other pane can go and come back.
+        *tab != Pane::Graph
+    }
+
+    fn scroll_bars(&self, _tab: &Pane) -> [bool; 2] {
+        // Each pane scrolls what it needs itself.
+        [false, false]
     }
 }
 
