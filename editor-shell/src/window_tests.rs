@@ -147,12 +147,12 @@ fn a_broken_editor_shows_the_fallback_and_roll_back_restores_the_last_good_one()
 
     assert!(h.query_by_label("The editor is not running").is_some(), "the fallback screen shows");
     assert!(h.query_by_label_contains("The editor did not load").is_some(), "with the reason");
-    assert!(h.query_by_label("Timings and log").is_none(), "no editor panel");
+    assert!(h.query_by_label("Timings").is_none(), "no editor panel");
 
     h.get_by_label("Roll back to the last good version").click();
     h.run();
     assert!(h.query_by_label("The editor is not running").is_none(), "the fallback screen is gone");
-    assert!(h.query_by_label("Timings and log").is_some(), "the editor draws again");
+    assert!(h.query_by_label("Timings").is_some(), "the editor draws again");
     assert_eq!(std::fs::read(&library).expect("the library"), good, "the good build is back in place");
 }
 
@@ -185,7 +185,7 @@ fn retry_builds_and_loads_the_fixed_editor() {
     sandbox.replace_library(EDITOR, &good);
     retry(&mut h);
     assert!(h.query_by_label("The editor is not running").is_none(), "the fallback screen is gone");
-    assert!(h.query_by_label("Timings and log").is_some(), "the editor draws");
+    assert!(h.query_by_label("Timings").is_some(), "the editor draws");
     assert_eq!(h.state().0.notice.as_deref(), Some("the editor was rebuilt and loaded"));
     assert!(generation(&runtime, EDITOR) > before, "a new generation of the editor");
     assert_eq!(status(&runtime, EDITOR), Some(ModuleStatus::Loaded));
@@ -202,7 +202,7 @@ fn an_editor_that_panics_while_drawing_shows_the_fallback_and_roll_back_restores
     let runtime = Runtime::new(paths.loader_config());
     let mut next = Next::Continue;
     let mut h = window(&runtime, &paths, &mut next);
-    assert!(h.query_by_label("Timings and log").is_some(), "the real editor draws");
+    assert!(h.query_by_label("Timings").is_some(), "the real editor draws");
     let editor_state = state(&runtime, EDITOR);
 
     // A build of the editor whose UI panics, swapped in between two frames as live edit
@@ -243,7 +243,7 @@ fn an_editor_that_panics_while_drawing_shows_the_fallback_and_roll_back_restores
     h.get_by_label("Roll back to the last good version").click();
     h.run();
     assert!(h.query_by_label("The editor is not running").is_none(), "the fallback screen is gone");
-    assert!(h.query_by_label("Timings and log").is_some(), "the real editor draws again");
+    assert!(h.query_by_label("Timings").is_some(), "the real editor draws again");
     assert_eq!(h.state().0.notice.as_deref(), Some("rolled back to the last good editor"));
     assert_eq!(std::fs::read(&library).expect("the library"), good, "the good build is back in place");
     assert!(generation(&runtime, EDITOR) > broken, "a new generation of the editor");
@@ -259,7 +259,7 @@ fn roll_back_skips_a_build_that_drew_frames_before_it_failed() {
     let runtime = Runtime::new(paths.loader_config());
     let mut next = Next::Continue;
     let mut h = window(&runtime, &paths, &mut next);
-    assert!(h.query_by_label("Timings and log").is_some(), "the real editor draws");
+    assert!(h.query_by_label("Timings").is_some(), "the real editor draws");
 
     // A build that works for a while: it draws, so it becomes the last good build...
     sandbox.replace_library(EDITOR, &panicky);
@@ -281,7 +281,7 @@ fn roll_back_skips_a_build_that_drew_frames_before_it_failed() {
     assert!(h.query_by_label_contains("The editor failed while drawing: ").is_some(), "the fallback shows");
     h.get_by_label("Roll back to the last good version").click();
     h.run();
-    assert!(h.query_by_label("Timings and log").is_some(), "the real editor draws again");
+    assert!(h.query_by_label("Timings").is_some(), "the real editor draws again");
     assert_eq!(std::fs::read(&library).expect("the library"), good, "the good build before it is back");
 }
 
@@ -301,7 +301,7 @@ fn roll_back_starts_the_editor_fresh_when_the_good_build_cannot_read_the_broken_
     h.get_by_label("Roll back to the last good version").click();
     h.run();
     assert!(h.query_by_label("The editor is not running").is_none(), "not stuck on the fallback");
-    assert!(h.query_by_label("Timings and log").is_some(), "the real editor draws");
+    assert!(h.query_by_label("Timings").is_some(), "the real editor draws");
     let notice = h.state().0.notice.clone().unwrap_or_default();
     assert!(notice.contains("starts fresh"), "the notice says the UI state was set aside: {notice}");
     assert!(generation(&runtime, EDITOR) > broken, "a new generation of the editor");
