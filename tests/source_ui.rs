@@ -167,9 +167,15 @@ fn a_diagnostic_is_marked_listed_and_a_click_puts_the_cursor_on_it() {
         column: 5,
         rendered: "error: expected `;`\n --> plugins/movement/src/lib.rs:3:5".to_owned(),
     };
-    let last = BuildOutcome { success: false, diagnostics: vec![diagnostic], ..BuildOutcome::default() };
+    let last = BuildOutcome {
+        success: false,
+        modules: vec!["plugins/movement".to_owned()],
+        diagnostics: vec![diagnostic],
+        ..BuildOutcome::default()
+    };
     h.state().set_build_status(BuildStatus { last: Some(last), ..BuildStatus::default() });
     open_movement(&mut h);
+    assert!(h.query_by_label_contains("the last build of plugins/movement failed with 1 error(s)").is_some());
     h.get_by_label_contains("3:5: expected `;`").click();
     h.run();
     let state = egui::TextEdit::load_state(&h.ctx, editor_id(&h)).expect("the editor's state");

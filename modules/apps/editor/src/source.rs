@@ -255,6 +255,35 @@ fn diagnostics_for<'b>(build: &'b BuildStatus, path: &Path, root: Option<&Path>)
     last.chain(build.assets.iter()).filter(|d| d.file.as_deref().is_some_and(points_here)).collect()
 }
 
+/// The module a file under the modules root belongs to (`plugins/movement`), if any.
+fn module_of(root: &Path, file: &Path) -> Option<String> {
+    let mut parts = file.strip_prefix(root).ok()?.components();
+    let (layer, name) = (parts.next()?, parts.next()?);
+    Some(format!("{}/{}", layer.as_os_str().to_string_lossy(), name.as_os_str().to_string_lossy()))
+}
+
+/// What live edit is doing with `module` after a save: building it, or how its last build
+/// went (the top bar says the same for every module).
+fn build_line(ui: &mut egui::Ui, build: &BuildStatus, module: &str) {
+    if build.building.iter().any(|m| m == module) {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label(format!("building {module}…"));
+        });
+        return;
+    }
+    let Some(last) = build.last.as_ref().filter(|l| l.modules.iter().any(|m| m == module)) else { return };
+    if last.success {
+        ui.weak(format!("{module}: built in {:.0} ms", last.duration_ms));
+    } else {
+        let errors = last.errors().count();
+        ui.colored_label(
+            ui.visuals().error_fg_color,
+            format!("the last build of {module} failed with {errors} error(s); the running code is the older build"),
+        );
+    }
+}
+
 /// The character index of 1-based `line` and `column` in `text`.
 fn char_index(text: &str, line: u32, column: u32) -> usize {
     let mut index = 0;
@@ -325,6 +354,9 @@ impl Panel<'_> {
         }
         if let Some(why) = &tab.read_only {
             ui.colored_label(ui.visuals().warn_fg_color, format!("Read-only: {why}"));
+        }
+        if let Some(module) = root.and_then(|r| module_of(r, &tab.path)) {
+            build_line(ui, build, &module);
         }
         let diagnostics = diagnostics_for(build, &tab.path, root);
         let editor_id = egui::Id::new(("source_text", &tab.path));
