@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::egui;
 use crate::egui_wgpu;
+use crate::kept::ByModule;
 use crate::wgpu;
 
 /// What the shell hands over: a device, its queue, and in a window egui's renderer.
@@ -181,18 +182,16 @@ keepable!(
     ShaderModule
 );
 
-/// One kept resource: what it is, the key it was made for, and whether the running
-/// generation of its module has taken it.
-struct Kept {
+/// One kept resource: what it is, and the key it was made for.
+struct GpuKept {
     resource: Resource,
     key: u64,
-    taken: bool,
 }
 
 #[derive(Default)]
 struct Store {
     /// By module id, then by the name the module gave.
-    kept: BTreeMap<String, BTreeMap<String, Kept>>,
+    kept: ByModule<GpuKept>,
     /// egui textures shown by a module, by module and name: the id and the view behind it.
     shown: BTreeMap<(String, String), (egui::TextureId, wgpu::TextureView)>,
     /// Bytes each module wrote to the GPU through [`Gpu::write_buffer`] and
@@ -226,25 +225,19 @@ impl Keep {
     /// Marks every resource of `module` as not taken: called before a generation of it
     /// starts, so that [`Keep::sweep`] can tell what the new one took back.
     pub fn begin(&self, module: &str) {
-        if let Some(kept) = self.store().kept.get_mut(module) {
-            kept.values_mut().for_each(|k| k.taken = false);
-        }
+        self.store().kept.begin(module);
     }
 
     /// Releases the resources of `module` its running generation did not take back, and
     /// returns how many. Called when a reload ends, committed or rolled back.
     pub fn sweep(&self, module: &str) -> usize {
-        let mut store = self.store();
-        let Some(kept) = store.kept.get_mut(module) else { return 0 };
-        let before = kept.len();
-        kept.retain(|_, k| k.taken);
-        before - kept.len()
+        self.store().kept.sweep(module)
     }
 
     /// Releases every resource of `module`: it was removed.
     pub fn forget(&self, module: &str) {
         let mut store = self.store();
-        store.kept.remove(module);
+        store.kept.forget(module);
         store.shown.retain(|(m, _), _| m != module);
     }
 
@@ -252,7 +245,7 @@ impl Keep {
     pub fn counts(&self, module: &str) -> KeptCounts {
         let store = self.store();
         KeptCounts {
-            kept: store.kept.get(module).map_or(0, BTreeMap::len),
+            kept: store.kept.count(module),
             made: store.made.get(module).copied().unwrap_or(0),
             uploaded: store.uploaded.get(module).copied().unwrap_or(0),
         }
@@ -296,9 +289,9 @@ impl Gpu {
     pub fn keep<R: Keepable>(&self, name: &str, key: u64, make: impl FnOnce(&Gpu) -> R) -> R {
         {
             let mut store = self.keep.store();
-            if let Some(kept) = store.kept.get_mut(&self.module).and_then(|m| m.get_mut(name))
-                && kept.key == key
-                && let Some(resource) = R::from_resource(&kept.resource)
+            if let Some(kept) = store.kept.get_mut(&self.module, name)
+                && kept.value.key == key
+                && let Some(resource) = R::from_resource(&kept.value.resource)
             {
                 kept.taken = true;
                 return resource;
@@ -315,19 +308,15 @@ impl Gpu {
     pub fn put<R: Keepable>(&self, name: &str, key: u64, resource: R) {
         let mut store = self.keep.store();
         *store.made.entry(self.module.clone()).or_default() += 1;
-        store
-            .kept
-            .entry(self.module.clone())
-            .or_default()
-            .insert(name.to_owned(), Kept { resource: resource.into_resource(), key, taken: true });
+        store.kept.insert(&self.module, name, GpuKept { resource: resource.into_resource(), key });
     }
 
     /// Takes back what is kept as `name` whatever its key, if it is an `R`: for a resource
     /// whose fitness the module judges from [`Gpu::kept_key`] (a buffer big enough).
     pub fn take<R: Keepable>(&self, name: &str) -> Option<R> {
         let mut store = self.keep.store();
-        let kept = store.kept.get_mut(&self.module)?.get_mut(name)?;
-        let resource = R::from_resource(&kept.resource)?;
+        let kept = store.kept.get_mut(&self.module, name)?;
+        let resource = R::from_resource(&kept.value.resource)?;
         kept.taken = true;
         Some(resource)
     }
@@ -335,7 +324,7 @@ impl Gpu {
     /// The key of what is kept as `name`, if anything is: what a new generation compares
     /// with before it takes it back.
     pub fn kept_key(&self, name: &str) -> Option<u64> {
-        self.keep.store().kept.get(&self.module)?.get(name).map(|k| k.key)
+        self.keep.store().kept.get(&self.module, name).map(|k| k.value.key)
     }
 
     /// Runs `make` on the device and returns the validation error wgpu reports for what it

@@ -23,6 +23,7 @@ pub mod caller;
 pub mod codec;
 pub mod gpu;
 pub mod host;
+mod kept;
 pub mod log;
 pub mod module;
 pub mod net;

@@ -10,9 +10,10 @@
 //! After a reload, whatever the new generation did not take back is closed by the host
 //! ([`SocketStore::sweep`]).
 
-use std::collections::BTreeMap;
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use crate::kept::ByModule;
 
 /// A socket the host can keep: std's own types only.
 #[derive(Debug)]
@@ -47,18 +48,18 @@ impl Socket {
     }
 }
 
-struct Kept {
+/// One kept socket, and the bytes the module wrote beside it.
+struct NetKept {
     socket: Socket,
     note: Vec<u8>,
-    taken: bool,
 }
 
 /// The host's side: every module's kept sockets, by module and name.
 #[derive(Clone, Default)]
-pub struct SocketStore(Arc<Mutex<BTreeMap<String, BTreeMap<String, Kept>>>>);
+pub struct SocketStore(Arc<Mutex<ByModule<NetKept>>>);
 
 impl SocketStore {
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, BTreeMap<String, Kept>>> {
+    fn lock(&self) -> MutexGuard<'_, ByModule<NetKept>> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -69,28 +70,22 @@ impl SocketStore {
 
     /// Before a generation of `module` starts: nothing of its is taken yet.
     pub fn begin(&self, module: &str) {
-        if let Some(kept) = self.lock().get_mut(module) {
-            kept.values_mut().for_each(|k| k.taken = false);
-        }
+        self.lock().begin(module);
     }
 
     /// After it started: closes what it did not take back; returns how many.
     pub fn sweep(&self, module: &str) -> usize {
-        let mut store = self.lock();
-        let Some(kept) = store.get_mut(module) else { return 0 };
-        let before = kept.len();
-        kept.retain(|_, k| k.taken);
-        before - kept.len()
+        self.lock().sweep(module)
     }
 
     /// The module is gone: its sockets close.
     pub fn forget(&self, module: &str) {
-        self.lock().remove(module);
+        self.lock().forget(module);
     }
 
     /// How many sockets `module` has kept.
     pub fn count(&self, module: &str) -> usize {
-        self.lock().get(module).map_or(0, BTreeMap::len)
+        self.lock().count(module)
     }
 }
 
@@ -106,37 +101,36 @@ impl Sockets {
     /// handle to it for the module to use.
     pub fn keep(&self, name: &str, socket: Socket) -> Result<Socket, String> {
         let mine = socket.try_clone().map_err(|e| format!("cannot keep the socket `{name}`: {e}"))?;
-        let kept = Kept { socket, note: Vec::new(), taken: true };
-        self.store.lock().entry(self.module.clone()).or_default().insert(name.to_owned(), kept);
+        self.store.lock().insert(&self.module, name, NetKept { socket, note: Vec::new() });
         Ok(mine)
     }
 
     /// The socket kept as `name` and the note kept with it, taken back by this generation.
     pub fn take(&self, name: &str) -> Result<Option<(Socket, Vec<u8>)>, String> {
         let mut store = self.store.lock();
-        let Some(kept) = store.get_mut(&self.module).and_then(|m| m.get_mut(name)) else { return Ok(None) };
-        let socket = kept.socket.try_clone().map_err(|e| format!("cannot take the socket `{name}` back: {e}"))?;
+        let Some(kept) = store.get_mut(&self.module, name) else { return Ok(None) };
+        let socket = kept.value.socket.try_clone().map_err(|e| format!("cannot take the socket `{name}` back: {e}"))?;
         kept.taken = true;
-        Ok(Some((socket, kept.note.clone())))
+        Ok(Some((socket, kept.value.note.clone())))
     }
 
     /// The names of this module's kept sockets.
     pub fn names(&self) -> Vec<String> {
-        self.store.lock().get(&self.module).map(|m| m.keys().cloned().collect()).unwrap_or_default()
+        self.store.lock().names(&self.module)
     }
 
     /// Replaces the bytes kept beside socket `name` (what was read and not yet used, the
     /// connection's counters): what the next generation's [`Sockets::take`] returns.
     pub fn set_note(&self, name: &str, note: Vec<u8>) {
-        if let Some(kept) = self.store.lock().get_mut(&self.module).and_then(|m| m.get_mut(name)) {
-            kept.note = note;
+        if let Some(kept) = self.store.lock().get_mut(&self.module, name) {
+            kept.value.note = note;
         }
     }
 
     /// Closes socket `name` for good (a connection shut down both ways, a listener dropped).
     pub fn close(&self, name: &str) {
-        let removed = self.store.lock().get_mut(&self.module).and_then(|m| m.remove(name));
-        if let Some(Kept { socket: Socket::Stream(stream), .. }) = removed {
+        let removed = self.store.lock().remove(&self.module, name);
+        if let Some(NetKept { socket: Socket::Stream(stream), .. }) = removed {
             let _ = stream.shutdown(Shutdown::Both);
         }
     }

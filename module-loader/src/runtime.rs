@@ -451,8 +451,6 @@ impl Runtime {
         self.shared.build_status()
     }
 
-    /// Gives modules the shell's GPU (`ctx.gpu()`), and with it the store of resources kept
-    /// across their reloads.
     /// A handle to call modules from any thread (see [`ModuleCaller`]); the calls run in
     /// [`Runtime::run_calls`], which [`Runtime::run_queued`] calls first.
     pub fn caller(&self) -> ModuleCaller {
@@ -481,6 +479,8 @@ impl Runtime {
         self.shared.preopener.clone()
     }
 
+    /// Gives modules the shell's GPU (`ctx.gpu()`), and with it the store of resources kept
+    /// across their reloads.
     pub fn set_gpu(&self, source: Arc<GpuSource>) {
         *self.shared.gpu.borrow_mut() = Some(source);
     }
