@@ -196,6 +196,21 @@ fn binaries_with_a_wrong_api(dir: &std::path::Path) {
     std::fs::copy(wrong, dir.join("libplayground_api.so")).expect("put another library in the api's place");
 }
 
+/// Runs a binary this test process just copied. Linux refuses to run a file someone holds
+/// open for writing ("Text file busy"), and a child that another test thread forks during
+/// the copy holds the copy's descriptor until it execs: a bounded retry rides that out.
+fn output_of_copied(command: &mut Command) -> std::process::Output {
+    for _ in 0..100 {
+        match command.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            done => return done.expect("run the copied binary"),
+        }
+    }
+    panic!("the copied binary stayed busy for two seconds: {command:?}")
+}
+
 #[test]
 fn a_mismatched_api_library_is_explained_instead_of_a_linker_death() {
     build_all();
@@ -205,21 +220,18 @@ fn a_mismatched_api_library_is_explained_instead_of_a_linker_death() {
 
     // The shell alone dies in the dynamic linker, before `main`: what a user saw before.
     // (Without the test's LD_LIBRARY_PATH, which would find the right library elsewhere.)
-    let shell = Command::new(alone.join("playground-shell"))
-        .arg("--headless")
-        .env_remove("LD_LIBRARY_PATH")
-        .output()
-        .expect("run the shell");
+    let shell =
+        output_of_copied(Command::new(alone.join("playground-shell")).arg("--headless").env_remove("LD_LIBRARY_PATH"));
     assert!(String::from_utf8_lossy(&shell.stderr).contains("symbol lookup error"), "{shell:?}");
 
     // The launcher says why and what to do: no workspace here to rebuild in.
-    let output = Command::new(alone.join("playground"))
-        .arg("--headless")
-        .current_dir(&alone)
-        .env_remove("LD_LIBRARY_PATH")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run the launcher");
+    let output = output_of_copied(
+        Command::new(alone.join("playground"))
+            .arg("--headless")
+            .current_dir(&alone)
+            .env_remove("LD_LIBRARY_PATH")
+            .stdin(std::process::Stdio::null()),
+    );
     let said = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(said.contains("the shell does not start with the api library beside it"), "{said}");

@@ -82,11 +82,6 @@ impl SocketStore {
     pub fn forget(&self, module: &str) {
         self.lock().forget(module);
     }
-
-    /// How many sockets `module` has kept.
-    pub fn count(&self, module: &str) -> usize {
-        self.lock().count(module)
-    }
 }
 
 /// A module's kept sockets; `Send + Clone`, so its IO worker can use it too.
