@@ -148,9 +148,18 @@ pub struct BuildOutcome {
     pub error: Option<String>,
     /// Seconds since the Unix epoch when it finished.
     pub finished_at: f64,
-    /// Built by re-running the recorded rustc commands (live edit's fast path), not cargo.
+    /// Built by re-running the recorded rustc commands (the build service's fast path), not
+    /// cargo.
     #[serde(default)]
     pub fast_path: bool,
+    /// Who asked for this build ("live edit", "module.reload", "start-up", ...): one build
+    /// answers every request that was waiting for the same modules.
+    #[serde(default)]
+    pub requested_by: Vec<String>,
+    /// Why the fast path was not taken when it was tried (a recorded rustc command that no
+    /// longer applies): a sentence, shown with the build.
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 /// The build pipeline as the editor shows it.
@@ -160,6 +169,9 @@ pub struct BuildStatus {
     pub building: Vec<String>,
     /// Units compiled so far and in all, when cargo has said.
     pub progress: Option<(u32, u32)>,
+    /// Who asked for the build running now (see [`BuildOutcome::requested_by`]).
+    #[serde(default)]
+    pub requested_by: Vec<String>,
     pub last: Option<BuildOutcome>,
     /// Set when immortal code changed (the api, the loader, the shell, the workspace's build
     /// settings): the shell must restart to pick it up.

@@ -12,9 +12,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use module_loader::live::{self, LiveEdit, LiveEvent};
+use module_loader::builds::{self, BuildEvent, BuildService, Finished};
+use module_loader::live::{LiveEdit, LiveEvent};
 use module_loader::{LoadReport, Runtime};
-use playground_api::host::{BuildOutcome, BuildStatus};
+use playground_api::host::{BuildOutcome, ReloadRecord};
 use playground_api::{serde_json, tracing};
 
 use crate::inbox::{Answer, Controller, Inbox, Json, Message, Op, Reply};
@@ -139,24 +140,35 @@ struct Unresolved {
     restore: Option<PathBuf>,
 }
 
-fn event_line(event: &LiveEvent) -> String {
-    let value = match event {
-        LiveEvent::BuildStarted(modules) => serde_json::json!({ "kind": "build_started", "modules": modules }),
-        LiveEvent::Built(outcome) => serde_json::json!({ "kind": "built", "outcome": outcome }),
-        LiveEvent::Reloaded(record) => serde_json::json!({ "kind": "reloaded", "record": record }),
-        LiveEvent::Removed { id, message } => serde_json::json!({ "kind": "removed", "id": id, "message": message }),
-        LiveEvent::RestartNeeded { reason } => serde_json::json!({
-            "kind": "restart_needed",
-            "message": format!("{reason}: send `restart` to rebuild the shell; every module's state is kept"),
-        }),
-    };
+/// What the line protocol's client hears of a build, a reload or a change live edit saw.
+fn event_line(value: &serde_json::Value) -> String {
     format!("event {value}\n")
 }
+
+fn live_event(event: &LiveEvent) -> serde_json::Value {
+    match event {
+        LiveEvent::Removed { id, message } => serde_json::json!({ "kind": "removed", "id": id, "message": message }),
+        LiveEvent::RestartNeeded { reason } => restart_needed(reason),
+    }
+}
+
+fn restart_needed(reason: &str) -> serde_json::Value {
+    serde_json::json!({
+        "kind": "restart_needed",
+        "message": format!("{reason}: send `restart` to rebuild the shell; every module's state is kept"),
+    })
+}
+
+/// Who asked for a reload the editor queued (`Host::request_reload`, its Reload buttons) of a
+/// module whose sources changed since its library was built.
+const EDITOR_RELOAD: &str = "the editor's Reload";
 
 /// The safe-point work of one host: the messages its controllers send, live edit, and the
 /// operations whose build is running.
 pub(crate) struct Control {
     live: Option<LiveEdit>,
+    /// Every build this host runs once the modules are loaded goes through it.
+    builds: BuildService,
     dispatcher: Dispatcher<ReplyTo>,
     /// Whether the stdin line protocol is on (it is not with MCP over stdio).
     lines: bool,
@@ -198,21 +210,25 @@ impl Control {
         if let Some(net) = &options.net {
             net.run(runtime);
         }
-        let live = if options.watch {
+        let wake: builds::Wake = {
             let inbox = inbox.clone();
-            let wake: live::Wake = Arc::new(move || {
+            Arc::new(move || {
                 let _ = inbox.send(Message::Wake);
-            });
+            })
+        };
+        let live = if options.watch {
             Some(
-                LiveEdit::watch(&paths.root, &paths.modules, !cfg!(debug_assertions), wake)
+                LiveEdit::watch(&paths.root, &paths.modules, Arc::clone(&wake))
                     .map_err(|e| format!("live edit is off: {e}"))?,
             )
         } else {
             None
         };
-        let dispatcher = Dispatcher::<ReplyTo>::new(paths.root.clone(), paths.modules.clone());
+        let builds = BuildService::new(paths.builder(), wake);
+        let dispatcher = Dispatcher::<ReplyTo>::new(paths.modules.clone());
         let mut control = Control {
             live,
+            builds,
             dispatcher,
             lines: options.lines(),
             serving: options.mcp.is_some(),
@@ -311,7 +327,7 @@ impl Control {
             Op::Create { id, .. } | Op::Reload { id, build: true } => Some(id.clone()),
             _ => None,
         };
-        let answer = self.dispatcher.run(runtime, op, reply);
+        let answer = self.dispatcher.run(runtime, &mut self.builds, op, reply);
         // After `run`: a create has written its files by now, and they belong to its build.
         if let (Some(id), Some(live)) = (builds, self.live.as_mut())
             && answer.is_none()
@@ -323,34 +339,107 @@ impl Control {
         }
     }
 
-    /// The safe point: queued reloads, live edit, and operations whose build finished.
+    /// The safe point: queued reloads, live edit, and the builds that started or ended
+    /// (a finished build is reloaded, and every request waiting for it answered).
     /// Returns whether anything changed (a reload, a build, an answer).
     pub(crate) fn safe_point(&mut self, runtime: &Runtime) -> bool {
         let mut changed = false;
+        // A Reload the editor asked for, of a module whose sources changed since its library
+        // was built, is a build first (whose reload covers it).
+        let stale = runtime.take_queued_if(|id| self.sources_changed(runtime, id));
+        if !stale.is_empty() {
+            if let Some(live) = self.live.as_mut() {
+                live.built_elsewhere(&stale);
+            }
+            self.builds.request(stale, EDITOR_RELOAD, false);
+        }
         for record in runtime.run_queued() {
             tracing::info!("queued reload of {}: {:?}", record.requested.join(", "), record.outcome);
             changed = true;
         }
-        if let Some(live) = self.live.as_mut() {
-            let mut saw = false;
-            for event in live.poll(runtime) {
-                saw = true;
-                if self.lines {
-                    print(&event_line(&event));
-                } else {
-                    tracing::info!("live edit: {}", event_line(&event).trim_end());
-                }
-            }
-            if saw {
-                changed = true;
-                self.retry_unresolved(runtime);
-            }
+        let mut events = Vec::new();
+        let busy = self.builds.busy();
+        if let Some(edit) = self.live.as_mut().and_then(|live| live.poll(runtime, busy, &mut events)) {
+            self.builds.request(edit.modules, "live edit", edit.needs_cargo);
         }
-        for (reply, answer) in self.dispatcher.poll(runtime) {
+        for event in &events {
+            if let LiveEvent::RestartNeeded { reason } = event {
+                self.builds.note_restart_needed(reason.clone());
+            }
+            self.say(&live_event(event));
+        }
+        if !events.is_empty() {
             changed = true;
-            self.deliver(reply, answer);
+            self.retry_unresolved(runtime);
+        }
+        for event in self.builds.poll(runtime) {
+            changed = true;
+            self.build_event(runtime, event);
         }
         changed
+    }
+
+    /// Whether `id`'s library (or, for a contract, a dependent's) is older than its sources.
+    fn sources_changed(&self, runtime: &Runtime, id: &str) -> bool {
+        let Ok(graph) = runtime.resolve() else { return false };
+        graph
+            .reload_set(&[id.to_owned()])
+            .iter()
+            .filter_map(|m| graph.get(m).and_then(|s| s.library.clone()))
+            .any(|library| builds::sources_changed(&library))
+    }
+
+    /// Says a build event on the line protocol (or in the log), and finishes a build that
+    /// ended: reloads what it built and answers everyone who asked for it.
+    fn build_event(&mut self, runtime: &Runtime, event: BuildEvent) {
+        let (tickets, modules, finished) = match event {
+            BuildEvent::Started { modules, requested_by } => {
+                self.say(
+                    &serde_json::json!({ "kind": "build_started", "modules": modules, "requested_by": requested_by }),
+                );
+                return;
+            }
+            BuildEvent::Finished { tickets, modules, finished } => (tickets, modules, finished),
+        };
+        let record: Option<Result<ReloadRecord, String>> = match &finished {
+            Finished::NeedsRestart(reason) => {
+                tracing::warn!("{reason}");
+                self.say(&restart_needed(reason));
+                None
+            }
+            Finished::Built(outcome) => {
+                self.say(&serde_json::json!({ "kind": "built", "outcome": outcome }));
+                if outcome.success {
+                    let build_us = (outcome.duration_ms * 1000.0) as u64;
+                    let record = runtime.reload_set(&modules, build_us).map_err(|e| e.to_string());
+                    match &record {
+                        Ok(record) => self.say(&serde_json::json!({ "kind": "reloaded", "record": record })),
+                        Err(e) => tracing::error!("reload after the build: {e}"),
+                    }
+                    Some(record)
+                } else {
+                    tracing::error!(
+                        "build of {} failed with {} error(s); the running code is untouched",
+                        modules.join(", "),
+                        outcome.errors().count()
+                    );
+                    None
+                }
+            }
+        };
+        for (reply, answer) in self.dispatcher.finished(runtime, &tickets, &finished, record.as_ref()) {
+            self.deliver(reply, answer);
+        }
+        self.retry_unresolved(runtime);
+    }
+
+    /// An event for the line protocol's client, or for the log when there is none.
+    fn say(&self, event: &serde_json::Value) {
+        if self.lines {
+            print(&event_line(event));
+        } else {
+            tracing::info!("{}", event_line(event).trim_end());
+        }
     }
 
     /// Loads the modules again if they did not resolve before: live edit saw a change, which
@@ -370,25 +459,19 @@ impl Control {
     }
 
     /// Records a build the host ran itself (the start-up build) as the last build, so the
-    /// editor and `build` show it like live edit's own.
+    /// editor and `build` show it like the build service's own.
     pub(crate) fn note_build(&mut self, runtime: &Runtime, outcome: BuildOutcome) {
-        let status = match self.live.as_mut() {
-            Some(live) => {
-                live.note_build(outcome);
-                live.status().clone()
-            }
-            None => BuildStatus { last: Some(outcome), ..BuildStatus::default() },
-        };
-        // Shown at once, not at live edit's next poll: a `build` may come before it.
-        runtime.set_build_status(status);
+        self.builds.note_build(outcome);
+        // Shown at once, not at the next safe point: a `build` may come before it.
+        runtime.set_build_status(self.builds.status().clone());
     }
 
     /// Records a build the host ran itself that failed (the start-up build), with the
     /// restart it asks for, if any.
     pub(crate) fn note_failed_build(&mut self, runtime: &Runtime, failed: crate::workspace::BuildFailed) {
         tracing::error!("{}", failed.message);
-        if let (Some(reason), Some(live)) = (failed.restart_needed, self.live.as_mut()) {
-            live.note_restart_needed(reason);
+        if let Some(reason) = failed.restart_needed {
+            self.builds.note_restart_needed(reason);
         }
         self.note_build(runtime, *failed.outcome);
     }
@@ -396,12 +479,12 @@ impl Control {
     /// How soon the host must reach the safe point again without a wake (live edit's pending
     /// changes settle then).
     pub(crate) fn next_poll(&self) -> Option<Duration> {
-        self.live.as_ref().and_then(LiveEdit::next_poll)
+        self.live.as_ref().and_then(|live| live.next_poll(self.builds.busy()))
     }
 
-    /// Whether a build (live edit's or an operation's) is running.
+    /// Whether a build is running or waiting, or changes are waiting for one.
     pub(crate) fn busy(&self) -> bool {
-        self.dispatcher.busy() || self.live.as_ref().is_some_and(LiveEdit::busy)
+        self.builds.busy() || self.dispatcher.busy() || self.live.as_ref().is_some_and(LiveEdit::pending)
     }
 
     /// Stops the controllers, then quits (shutting every module down) or restarts.

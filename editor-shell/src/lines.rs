@@ -58,6 +58,7 @@ pub(crate) fn parse_line(line: &str) -> Result<Line, String> {
         "state" => Op::State { id: id() },
         "inspect" => Op::Inspect { id: id() },
         "reload" => Op::Reload { id: id(), build: false },
+        "rebuild" => Op::Reload { id: id(), build: true },
         "capture" => Op::Capture { path: Some(rest).filter(|p| !p.is_empty()).map(str::to_owned) },
         "call" => {
             let mut parts = rest.splitn(3, ' ');
@@ -87,6 +88,7 @@ mod tests {
         assert_eq!(parse_line("  "), Ok(Line::Empty));
         assert_eq!(parse_line("quit"), Ok(Line::Quit));
         assert_eq!(parse_line("reload core/ecs"), Ok(Line::Op(Op::Reload { id: "core/ecs".into(), build: false })));
+        assert_eq!(parse_line("rebuild core/ecs"), Ok(Line::Op(Op::Reload { id: "core/ecs".into(), build: true })));
         assert_eq!(
             parse_line(r#"call systems/ecs spawn {"x": 1}"#),
             Ok(Line::Op(Op::Call { id: "systems/ecs".into(), method: "spawn".into(), args: Some(json!({"x": 1})) }))

@@ -1,15 +1,14 @@
 //! What the editor's controllers (the stdin line protocol and MCP) can ask of it, and the one
 //! place that does it. Every operation runs on the main thread at the safe point, when no
-//! module code is on the stack. Operations that need cargo (`Reload { build: true }`,
-//! `Create`) build on a background thread so the frame loop never waits for them, and finish
-//! at a later safe point: [`Dispatcher::poll`] hands their answers back.
+//! module code is on the stack. Operations that need a build (`Reload { build: true }`,
+//! `Create`) ask the build service for one and finish when it ends, at a later safe point:
+//! [`Dispatcher::finished`] hands their answers back.
 
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, channel};
 
-use module_loader::runtime::Preopener;
-use module_loader::{Runtime, cargo, scaffold};
-use playground_api::host::{BuildOutcome, BuildStatus, ModuleStatus, ReloadOutcome, ReloadRecord};
+use module_loader::builds::{BuildService, Finished, Ticket};
+use module_loader::{Runtime, scaffold};
+use playground_api::host::{BuildOutcome, ModuleStatus, ReloadOutcome, ReloadRecord};
 use playground_api::serde_json::{self, Value, json};
 
 use crate::inbox::{Answer, Json, Op};
@@ -19,7 +18,7 @@ use playground_api::{codec, tracing};
 const ERRORS_SHOWN: usize = 5;
 
 pub(crate) const HELP: &str = "commands: modules | call <id> <method> [json] | state <id> | inspect <id> | reload <id> | \
-     history | build | capture [file.png] | restart | quit";
+     rebuild <id> | history | build | capture [file.png] | restart | quit";
 
 /// The app whose view `capture` reads.
 const GAME: &str = "apps/game";
@@ -28,7 +27,7 @@ fn to_value<T: playground_api::serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or_else(|e| Value::String(format!("unprintable: {e}")))
 }
 
-/// What to do when a background build ends.
+/// What to do when a build ends.
 enum Then {
     Reload { id: String },
     Load { id: String, created: Value },
@@ -36,35 +35,36 @@ enum Then {
 
 struct Job<R> {
     reply: R,
-    outcome: Receiver<BuildOutcome>,
+    ticket: Ticket,
     then: Then,
 }
 
 /// Runs operations against the runtime and keeps the ones waiting for a build. `R` is how
 /// the caller will deliver an answer (a line on stdout, an MCP reply).
 pub(crate) struct Dispatcher<R> {
-    workspace: PathBuf,
     modules_root: PathBuf,
-    release: bool,
     jobs: Vec<Job<R>>,
-    /// The last build this dispatcher ran. Live edit publishes its own builds to the runtime
-    /// every tick; `build` shows whichever of the two finished last.
-    last_build: Option<BuildOutcome>,
 }
 
 impl<R> Dispatcher<R> {
-    pub(crate) fn new(workspace: PathBuf, modules_root: PathBuf) -> Dispatcher<R> {
-        Dispatcher { workspace, modules_root, release: !cfg!(debug_assertions), jobs: Vec::new(), last_build: None }
+    pub(crate) fn new(modules_root: PathBuf) -> Dispatcher<R> {
+        Dispatcher { modules_root, jobs: Vec::new() }
     }
 
-    /// Runs `op` now, or starts its build: `Some` is the answer, `None` means it comes from a
-    /// later [`Dispatcher::poll`].
-    pub(crate) fn run(&mut self, runtime: &Runtime, op: Op, reply: R) -> Option<(R, Answer)> {
+    /// Runs `op` now, or asks `builds` for its build: `Some` is the answer, `None` means it
+    /// comes from [`Dispatcher::finished`] when that build ends.
+    pub(crate) fn run(
+        &mut self,
+        runtime: &Runtime,
+        builds: &mut BuildService,
+        op: Op,
+        reply: R,
+    ) -> Option<(R, Answer)> {
         let answer = match op {
             Op::Help => Ok(Json::of(HELP)),
             Op::Modules => Ok(Json::of(&runtime.modules())),
             Op::History => Ok(Json::of(&runtime.history())),
-            Op::BuildStatus => Ok(Json::of(&self.build_status(runtime))),
+            Op::BuildStatus => Ok(Json::of(&runtime.build_status())),
             Op::State { id } => runtime
                 .state(&id)
                 .map_err(|e| e.to_string())
@@ -73,34 +73,26 @@ impl<R> Dispatcher<R> {
             Op::Inspect { id } => inspect(runtime, &id),
             Op::Call { id, method, args } => call(runtime, &id, &method, args.as_ref()),
             Op::Reload { id, build: false } => reload(runtime, &id),
-            Op::Reload { id, build: true } => return self.build_then_reload(runtime, id, reply),
-            Op::Create { id, description } => return self.create(runtime, &id, &description, reply),
+            Op::Reload { id, build: true } => return self.build_then_reload(runtime, builds, id, reply),
+            Op::Create { id, description } => return self.create(runtime, builds, &id, &description, reply),
             Op::Capture { path } => capture(runtime, path.as_deref()),
         };
         Some((reply, answer))
     }
 
-    /// Finishes the operations whose build ended; call it at the safe point.
-    pub(crate) fn poll(&mut self, runtime: &Runtime) -> Vec<(R, Answer)> {
-        let mut done = Vec::new();
-        let mut waiting = Vec::new();
-        for job in std::mem::take(&mut self.jobs) {
-            match job.outcome.try_recv() {
-                Ok(outcome) => done.push((job, Some(outcome))),
-                Err(std::sync::mpsc::TryRecvError::Empty) => waiting.push(job),
-                Err(std::sync::mpsc::TryRecvError::Disconnected) => done.push((job, None)),
-            }
-        }
+    /// Answers the operations waiting for the build that answers `tickets`: `record` is the
+    /// reload that followed it, if it built.
+    pub(crate) fn finished(
+        &mut self,
+        runtime: &Runtime,
+        tickets: &[Ticket],
+        finished: &Finished,
+        record: Option<&Result<ReloadRecord, String>>,
+    ) -> Vec<(R, Answer)> {
+        let (done, waiting): (Vec<Job<R>>, Vec<Job<R>>) =
+            std::mem::take(&mut self.jobs).into_iter().partition(|job| tickets.contains(&job.ticket));
         self.jobs = waiting;
-        done.into_iter()
-            .map(|(job, outcome)| {
-                let answer = match outcome {
-                    Some(outcome) => self.after_build(runtime, job.then, outcome),
-                    None => Err("the build thread stopped without an outcome; nothing was reloaded".to_owned()),
-                };
-                (job.reply, answer)
-            })
-            .collect()
+        done.into_iter().map(|job| (job.reply, answer(runtime, job.then, finished, record))).collect()
     }
 
     /// Whether operations are waiting for a build.
@@ -108,70 +100,32 @@ impl<R> Dispatcher<R> {
         !self.jobs.is_empty()
     }
 
-    fn build_status(&self, runtime: &Runtime) -> BuildStatus {
-        let mut status = runtime.build_status();
-        let ours = self.last_build.as_ref();
-        if ours.is_some_and(|o| status.last.as_ref().is_none_or(|l| l.finished_at <= o.finished_at)) {
-            status.last = ours.cloned();
-        }
-        for job in &self.jobs {
-            if let Then::Reload { id } | Then::Load { id, .. } = &job.then
-                && !status.building.contains(id)
-            {
-                status.building.push(id.clone());
-            }
-        }
-        status
-    }
-
-    /// Builds `packages` on a thread; once built, the libraries in `ahead` are opened there
-    /// too, so the frame that reloads them does not wait for the dynamic linker.
-    fn spawn_build(
-        &self,
-        modules: Vec<String>,
-        packages: Vec<String>,
-        ahead: Option<(Preopener, Vec<PathBuf>)>,
-    ) -> Receiver<BuildOutcome> {
-        let (tx, rx) = channel();
-        let (workspace, release) = (self.workspace.clone(), self.release);
-        std::thread::spawn(move || {
-            // A Cargo.toml that asks shared crates for more would rebuild the api under us.
-            let outcome = match cargo::shared_crates_veto(&workspace, &modules) {
-                Some(reason) => BuildOutcome {
-                    modules,
-                    packages,
-                    error: Some(format!("{reason}: send `restart` to rebuild the api and every module")),
-                    ..BuildOutcome::default()
-                },
-                None => cargo::build(&workspace, &modules, &packages, release, |_| {}),
-            };
-            if outcome.success
-                && let Some((preopener, libraries)) = ahead
-            {
-                for library in &libraries {
-                    preopener.open(library);
-                }
-            }
-            let _ = tx.send(outcome);
-        });
-        rx
-    }
-
-    fn build_then_reload(&mut self, runtime: &Runtime, id: String, reply: R) -> Option<(R, Answer)> {
+    fn build_then_reload(
+        &mut self,
+        runtime: &Runtime,
+        builds: &mut BuildService,
+        id: String,
+        reply: R,
+    ) -> Option<(R, Answer)> {
         // A module that does not resolve (a broken manifest, an unknown id) gets no build:
         // the reload itself says what is wrong, with the file.
         let Ok(graph) = runtime.resolve() else { return Some((reply, reload(runtime, &id))) };
         if !graph.contains(&id) {
             return Some((reply, reload(runtime, &id)));
         }
-        let packages = graph.packages_for(std::slice::from_ref(&id));
-        let libraries = graph.get(&id).and_then(|source| source.library.clone()).into_iter().collect();
-        let outcome = self.spawn_build(vec![id.clone()], packages, Some((runtime.preopener(), libraries)));
-        self.jobs.push(Job { reply, outcome, then: Then::Reload { id } });
+        let ticket = builds.request(vec![id.clone()], "module.reload", false);
+        self.jobs.push(Job { reply, ticket, then: Then::Reload { id } });
         None
     }
 
-    fn create(&mut self, runtime: &Runtime, id: &str, description: &str, reply: R) -> Option<(R, Answer)> {
+    fn create(
+        &mut self,
+        runtime: &Runtime,
+        builds: &mut BuildService,
+        id: &str,
+        description: &str,
+        reply: R,
+    ) -> Option<(R, Answer)> {
         // A module still running from a folder that is gone counts as existing too.
         if runtime.modules().iter().any(|m| m.id == id) {
             return Some((reply, Err(format!("`{id}` already exists; pick another name"))));
@@ -187,33 +141,38 @@ impl<R> Dispatcher<R> {
             "dir": made.dir.display().to_string(),
             "files": made.files,
         });
-        let outcome = self.spawn_build(vec![made.id.clone()], vec![made.package], None);
-        self.jobs.push(Job { reply, outcome, then: Then::Load { id: made.id, created } });
+        // A new crate: only cargo can build it (and check what its dependencies ask).
+        let ticket = builds.request(vec![made.id.clone()], "module.create", true);
+        self.jobs.push(Job { reply, ticket, then: Then::Load { id: made.id, created } });
         None
-    }
-
-    fn after_build(&mut self, runtime: &Runtime, then: Then, outcome: BuildOutcome) -> Answer {
-        let answer = finish(runtime, then, &outcome);
-        self.last_build = Some(outcome);
-        answer
     }
 }
 
-/// Applies a finished build: reloads (or loads) what it built, or says why it did not.
-fn finish(runtime: &Runtime, then: Then, outcome: &BuildOutcome) -> Answer {
-    let build_us = (outcome.duration_ms * 1000.0) as u64;
+/// The answer to an operation whose build ended: the reload (or load) that followed it, or
+/// why there was none.
+fn answer(runtime: &Runtime, then: Then, finished: &Finished, record: Option<&Result<ReloadRecord, String>>) -> Answer {
+    let outcome = match finished {
+        Finished::Built(outcome) => outcome,
+        Finished::NeedsRestart(reason) => {
+            return Err(format!("{reason}: send `restart` to rebuild the api and every module"));
+        }
+    };
+    let record = || -> Result<ReloadRecord, String> {
+        let record = record.cloned().unwrap_or_else(|| Err("nothing was reloaded".to_owned()))?;
+        reload_record(Ok(record))
+    };
     match then {
         Then::Reload { id } if !outcome.success => {
             Err(format!("{}; the old generation of `{id}` still runs, untouched", build_failure(outcome)))
         }
-        Then::Reload { id } => reload_record(runtime.reload_set(&[id], build_us)).map(|r| Json::of(&r)),
+        Then::Reload { .. } => record().map(|r| Json::of(&r)),
         Then::Load { id, created } if !outcome.success => Err(format!(
             "`{id}` was created at {} but {}",
             created["dir"].as_str().unwrap_or_default(),
             build_failure(outcome)
         )),
         Then::Load { id, mut created } => {
-            let record = reload_record(runtime.reload_set(std::slice::from_ref(&id), build_us))?;
+            let record = record()?;
             created["reload"] = to_value(&record);
             created["module"] =
                 runtime.modules().into_iter().find(|m| m.id == id).map_or(Value::Null, |m| to_value(&m));

@@ -5,8 +5,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use module_loader::cargo::{self, Invocations, Progress};
-use module_loader::rustc;
+use module_loader::builds::{Builder, Finished, Job, Shared};
+use module_loader::cargo::{self, Progress};
 use module_loader::{Config, Runtime};
 use playground_api::host::BuildOutcome;
 use playground_api::tracing;
@@ -53,39 +53,38 @@ impl Paths {
         }
     }
 
+    /// The builder every build of this process uses (the build service's, the start-up's,
+    /// a restart's): this workspace, these modules, this binary's profile.
+    pub(crate) fn builder(&self) -> Builder {
+        Builder::new(&self.root, &self.modules, &self.library_dir, !cfg!(debug_assertions))
+    }
+
     /// What building every module library takes; resolved here, run anywhere (it is `Send`,
     /// so the window can build on a thread while it shows the progress).
     pub(crate) fn build_plan(&self, runtime: &Runtime) -> Result<BuildPlan, String> {
-        let graph = runtime.resolve().map_err(|e| e.to_string())?;
-        let packages = graph.all_packages();
-        let modules: Vec<String> = graph.sources().map(|s| s.manifest.id.clone()).collect();
-        Ok(BuildPlan {
-            root: self.root.clone(),
-            modules_root: self.modules.clone(),
-            library_dir: self.library_dir.clone(),
-            modules,
-            packages,
-            shell: false,
-        })
+        self.plan(runtime, Shared::Veto, "start-up", false)
     }
 
     /// What a restart builds: every module library and then the shell itself, so that after
     /// an api edit the new binary and every module agree on the api (the ABI stamp).
     pub(crate) fn restart_plan(&self, runtime: &Runtime) -> Result<BuildPlan, String> {
-        Ok(BuildPlan { shell: true, ..self.build_plan(runtime)? })
+        self.plan(runtime, Shared::Update, "restart", true)
+    }
+
+    fn plan(&self, runtime: &Runtime, shared: Shared, origin: &str, shell: bool) -> Result<BuildPlan, String> {
+        let graph = runtime.resolve().map_err(|e| e.to_string())?;
+        let builder = self.builder();
+        let job = builder.plan_all(&graph, shared, origin);
+        Ok(BuildPlan { root: self.root.clone(), builder, job, shell })
     }
 }
 
-/// A cargo build of every module library, and of the shell for a restart (see
-/// [`Paths::build_plan`]).
+/// A build of every module library, and of the shell for a restart (see
+/// [`Paths::build_plan`]), run through the build service's [`Builder`].
 pub(crate) struct BuildPlan {
     root: PathBuf,
-    /// Where the modules are and where cargo puts their libraries: the rustc commands the
-    /// build runs are kept there for live edit's fast path.
-    modules_root: PathBuf,
-    library_dir: PathBuf,
-    modules: Vec<String>,
-    packages: Vec<String>,
+    builder: Builder,
+    job: Job,
     shell: bool,
 }
 
@@ -114,47 +113,24 @@ impl BuildPlan {
         })
     }
 
-    /// Runs cargo, reporting crates done/total. The outcome (time, warnings) is what the
+    /// Runs the build, reporting crates done/total. The outcome (time, warnings) is what the
     /// editor shows of the build; a failure carries cargo's diagnostics.
     pub(crate) fn run(self, on_progress: impl FnMut(Progress)) -> Result<BuildOutcome, BuildFailed> {
-        if self.shell {
-            // A restart is how a module's new dependency reaches the api: the shared crates'
-            // features are brought up to date first, then the api, every module and the shell
-            // build with them.
-            if let Err(why) = cargo::update_shared_crates(&self.root) {
-                tracing::warn!("the shared crates' features were not updated: {why}");
+        tracing::info!("building {} module(s)", self.job.packages.len());
+        let (modules, packages) = (self.job.modules.clone(), self.job.packages.clone());
+        let mut outcome = match self.builder.run(self.job, on_progress, None) {
+            Finished::Built(outcome) => outcome,
+            Finished::NeedsRestart(reason) => {
+                // The modules' older builds load; the editor offers the restart that builds them.
+                let outcome =
+                    BuildOutcome { modules, packages, error: Some(reason.clone()), ..BuildOutcome::default() };
+                return Err(BuildFailed {
+                    message: format!("{reason}; press Restart (or send `restart`) to build them"),
+                    outcome: Box::new(outcome),
+                    restart_needed: Some(reason),
+                });
             }
-        }
-        if !self.shell
-            && let Some(reason) = cargo::shared_crates_veto(&self.root, &self.modules)
-        {
-            // The modules' older builds load; the editor offers the restart that builds them.
-            let outcome = BuildOutcome {
-                modules: self.modules.clone(),
-                packages: self.packages.clone(),
-                error: Some(reason.clone()),
-                ..BuildOutcome::default()
-            };
-            return Err(BuildFailed {
-                message: format!("{reason}; press Restart (or send `restart`) to build them"),
-                outcome: Box::new(outcome),
-                restart_needed: Some(reason),
-            });
-        }
-        tracing::info!("building {} module(s)", self.packages.len());
-        // Recorded as live edit records its own builds, so that the session's first edit of
-        // a module this build compiled takes the rustc fast path too.
-        let inputs = rustc::inputs(&self.root, &self.modules_root);
-        let mut recorded = Invocations::new();
-        let mut outcome = cargo::build_recording(
-            &self.root,
-            &self.modules,
-            &self.packages,
-            !cfg!(debug_assertions),
-            on_progress,
-            Some(&mut recorded),
-        );
-        rustc::remember(&self.library_dir, &inputs, recorded);
+        };
         if outcome.success {
             if !self.shell {
                 return Ok(outcome);

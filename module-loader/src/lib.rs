@@ -5,15 +5,18 @@
 //! - [`library`] is the only code that opens libraries (and holds the loader's `unsafe`).
 //! - [`runtime`] runs the modules, implements the api's `Host` for them, and runs the
 //!   reload transaction.
-//! - [`cargo`] builds module crates; [`live`] watches the workspace and swaps rebuilt
-//!   modules in at the safe point; [`rustc`] is its fast path, re-running the rustc command
-//!   cargo used last time when only a module's own sources changed.
+//! - [`builds`] is the build service every build goes through (live edit, MCP, the graph's
+//!   Reload, start-up, restart): one build at a time, requests joined, one status; [`cargo`]
+//!   runs cargo for it and [`rustc`] is its fast path, re-running the rustc command cargo
+//!   used last time when only a module's own sources changed; [`live`] watches the
+//!   workspace and says which modules changed.
 //! - [`watchdog`] names a module that holds the main thread too long.
 //!
 //! The loader knows nothing about windows or the editor: it is driven by the shell (or a
 //! test) through [`Runtime`], at safe points the shell chooses. Its one egui type is the
 //! `Ui` a windowed host hands to a module's `ui` (`runtime/ui.rs`).
 
+pub mod builds;
 pub mod cargo;
 mod guard;
 pub mod library;

@@ -321,6 +321,15 @@ impl Runtime {
         self.shared.request(id).map_err(Error::from)
     }
 
+    /// Takes the queued reloads `wanted` accepts out of the queue (the shell builds those
+    /// first: their sources changed) and returns their ids, in request order.
+    pub fn take_queued_if(&self, mut wanted: impl FnMut(&str) -> bool) -> Vec<String> {
+        let queued: Vec<String> = self.shared.queue.borrow().clone();
+        let taken: Vec<String> = queued.into_iter().filter(|id| wanted(id)).collect();
+        self.shared.queue.borrow_mut().retain(|id| !taken.contains(id));
+        taken
+    }
+
     /// The safe point: runs the queued reloads, in request order. Call it between frames,
     /// when no module code is on the stack.
     pub fn run_queued(&self) -> Vec<ReloadRecord> {

@@ -11,7 +11,7 @@
 //! kept together with a digest of everything besides a module's sources that shapes its
 //! command ([`inputs`]); a session whose inputs differ starts without them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -25,13 +25,25 @@ use crate::cargo::{Invocations, convert};
 /// The file, in the folder of the built libraries, that keeps the recorded commands.
 const KEPT: &str = "playground-rustc-commands.json";
 
-/// What [`save`] writes.
+/// The recorded commands, as [`save`] keeps them and [`load`] reads them back.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(crate = "playground_api::serde")]
+pub struct Kept {
+    /// The rustc command of each crate.
+    pub commands: Invocations,
+    /// A digest of each crate's `Cargo.toml` when its command was recorded: a command whose
+    /// manifest changed since no longer applies.
+    #[serde(default)]
+    pub manifests: BTreeMap<String, String>,
+}
+
+/// What [`save`] writes: the commands under the [`inputs`] they were recorded with.
 #[derive(Serialize, Deserialize)]
 #[serde(crate = "playground_api::serde")]
-struct Kept {
-    /// [`inputs`] when the commands were recorded.
+struct KeptFile {
     inputs: String,
-    commands: Invocations,
+    #[serde(flatten)]
+    kept: Kept,
 }
 
 /// A digest of what shapes a module's rustc command besides its sources: the compiler,
@@ -81,10 +93,10 @@ fn collect(dir: &Path, into: &mut BTreeSet<PathBuf>, wanted: &dyn Fn(&str) -> bo
     }
 }
 
-/// Keeps `commands` in `library_dir` for the next session, under `inputs`. Best effort: a
+/// Keeps `kept` in `library_dir` for the next session, under `inputs`. Best effort: a
 /// session that cannot read them builds its first edit with cargo, as before.
-pub fn save(library_dir: &Path, inputs: &str, commands: &Invocations) {
-    let kept = Kept { inputs: inputs.to_owned(), commands: commands.clone() };
+pub fn save(library_dir: &Path, inputs: &str, kept: &Kept) {
+    let kept = KeptFile { inputs: inputs.to_owned(), kept: kept.clone() };
     let path = library_dir.join(KEPT);
     let staged = path.with_extension("json.new");
     let written = serde_json::to_vec_pretty(&kept)
@@ -96,27 +108,28 @@ pub fn save(library_dir: &Path, inputs: &str, commands: &Invocations) {
     }
 }
 
-/// Adds `recorded` to the commands kept in `library_dir` (those kept under other inputs are
-/// dropped): for a build that is not live edit's, such as the host's start-up build, whose
-/// commands the first edit of the session can then re-run.
-pub fn remember(library_dir: &Path, inputs: &str, recorded: Invocations) {
-    if recorded.is_empty() {
-        return;
-    }
-    let mut commands = load(library_dir, inputs);
-    commands.extend(recorded);
-    save(library_dir, inputs, &commands);
-}
-
 /// The commands an earlier session kept in `library_dir`, if they were recorded under the
 /// same `inputs`; none otherwise.
-pub fn load(library_dir: &Path, inputs: &str) -> Invocations {
+pub fn load(library_dir: &Path, inputs: &str) -> Kept {
     std::fs::read(library_dir.join(KEPT))
         .ok()
-        .and_then(|bytes| serde_json::from_slice::<Kept>(&bytes).ok())
-        .filter(|kept| kept.inputs == inputs)
-        .map(|kept| kept.commands)
+        .and_then(|bytes| serde_json::from_slice::<KeptFile>(&bytes).ok())
+        .filter(|file| file.inputs == inputs)
+        .map(|file| file.kept)
         .unwrap_or_default()
+}
+
+/// The first file a recorded command reads that is no longer there (the crate's root source,
+/// or a library it links with `--extern`), relative paths taken from `workspace`. Such a
+/// command would fail for a reason that is not the user's code.
+pub fn missing_input(command: &str, workspace: &Path) -> Option<PathBuf> {
+    let words: Vec<&str> = command.split_whitespace().map(|w| w.trim_matches('\'')).collect();
+    let root = words.iter().find(|w| w.ends_with(".rs") && !w.starts_with('-')).map(|w| PathBuf::from(*w));
+    let externs = words
+        .windows(2)
+        .filter(|pair| pair[0] == "--extern")
+        .filter_map(|pair| pair[1].split_once('=').map(|(_, path)| PathBuf::from(path)));
+    root.into_iter().chain(externs).map(|path| workspace.join(path)).find(|path| !path.exists())
 }
 
 /// How a direct rustc run ended.
@@ -144,7 +157,10 @@ pub fn rebuild(workspace: &Path, command: &str, library: &Path) -> FastBuild {
         let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else { continue };
         match value.get("$message_type").and_then(|t| t.as_str()) {
             Some("diagnostic") => {
+                // "aborting due to N previous errors" is rustc's summary, which cargo drops
+                // too: the fast path reports what cargo would.
                 if let Ok(d) = serde_json::from_value::<cargo_metadata::diagnostic::Diagnostic>(value)
+                    && !(d.spans.is_empty() && d.message.starts_with("aborting due to"))
                     && let Some(d) = convert(&d)
                 {
                     diagnostics.push(d);

@@ -529,6 +529,14 @@ impl LiveWorkspace {
         Shell::spawn(command)
     }
 
+    /// [`LiveWorkspace::shell`] with live edit off (`--no-watch`): only what is asked for
+    /// builds.
+    pub fn shell_not_watching(&self) -> Shell {
+        let mut command = self.shell_command(false);
+        command.arg("--no-watch");
+        Shell::spawn(command)
+    }
+
     /// [`LiveWorkspace::shell`], building the modules on start as a user's start does.
     pub fn shell_building(&self) -> Shell {
         Shell::spawn(self.shell_command(true))

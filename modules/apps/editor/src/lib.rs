@@ -147,7 +147,8 @@ impl Editor {
                     self.notice = Some(host.request_restart().map(|()| "restarting…".to_owned()));
                 }
             } else if !build.building.is_empty() {
-                ui.label(format!("building {}", build.building.join(", ")));
+                ui.label(format!("building {}", build.building.join(", ")))
+                    .on_hover_text(asked_for("A build".to_owned(), &build.requested_by));
                 // Crates compiled out of total, once cargo has planned the build (the rustc
                 // fast path has no crates to count: it is one compiler run).
                 match build.progress {
@@ -167,11 +168,12 @@ impl Editor {
                     .on_hover_text(why.unwrap_or("no diagnostics"));
             } else if let Some(last) = &build.last {
                 // A save that landed says so, how long it took and which way it was built.
-                ui.weak(built_label(last)).on_hover_text(if last.fast_path {
-                    "Live edit re-ran the module's recorded rustc command, without cargo"
+                let how = if last.fast_path {
+                    "Re-ran the module's recorded rustc command, without cargo".to_owned()
                 } else {
-                    "Built with cargo"
-                });
+                    last.note.clone().unwrap_or_else(|| "Built with cargo".to_owned())
+                };
+                ui.weak(built_label(last)).on_hover_text(asked_for(how, &last.requested_by));
             }
             match &self.notice {
                 Some(Ok(text)) => {
@@ -184,6 +186,11 @@ impl Editor {
             }
         });
     }
+}
+
+/// A build's hover text: how it ran, and who asked for it when known.
+fn asked_for(how: String, requested_by: &[String]) -> String {
+    if requested_by.is_empty() { how } else { format!("{how}; asked for by {}", requested_by.join(", ")) }
 }
 
 /// "built plugins/movement in 288 ms (rustc)": what the top bar says of a good build.
