@@ -1,7 +1,7 @@
 //! The safe trait a module author implements, and the plain-Rust vtable the export macro
 //! builds from it.
 //!
-//! A module is a `dylib` crate that implements [`Module`] for one type and invokes
+//! A module is a `cdylib` crate that implements [`Module`] for one type and invokes
 //! [`crate::export_module!`] once. The macro exports two statics: [`crate::abi::SYMBOL`]
 //! (the ABI stamp, read first) and [`SYMBOL`], a [`ModuleDecl`] whose [`VTable`] holds plain
 //! Rust fn pointers. The instance behind those pointers is a `Box<dyn Any>` holding an

@@ -14,7 +14,7 @@ pub struct ModuleSource {
     pub dir: PathBuf,
     /// The cargo package name, for `cargo build -p`.
     pub package: String,
-    /// Where cargo puts the module's dylib; `None` for contracts, which have none.
+    /// Where cargo puts the module's library; `None` for contracts, which have none.
     pub library: Option<PathBuf>,
     /// The packages its `Cargo.toml` links into its library (`[dependencies]`, also under
     /// `[target.*]`), by package name: the graph refuses a hot module's crate among them.
@@ -27,7 +27,7 @@ impl ModuleSource {
     }
 }
 
-/// The file name of a dylib on this platform.
+/// The file name of a shared library on this platform.
 pub fn dylib_file_name(lib_name: &str) -> String {
     format!("{}{lib_name}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX)
 }
@@ -40,7 +40,8 @@ fn io_error(path: &Path, what: &str, e: impl std::fmt::Display) -> Error {
 struct CargoToml {
     package: String,
     lib_name: String,
-    dylib: bool,
+    /// Whether it builds a shared library (`cdylib`, or `dylib` as modules once were).
+    shared_library: bool,
     crates: Vec<String>,
 }
 
@@ -53,7 +54,8 @@ fn dependency_packages(table: Option<&toml::Value>) -> impl Iterator<Item = Stri
         .map(|(key, spec)| spec.get("package").and_then(toml::Value::as_str).map_or_else(|| key.clone(), str::to_owned))
 }
 
-/// Reads the package name, the library name, whether it builds a dylib, and what it links.
+/// Reads the package name, the library name, whether it builds a shared library, and what it
+/// links.
 fn read_cargo_toml(path: &Path) -> Result<CargoToml> {
     let text = std::fs::read_to_string(path).map_err(|e| io_error(path, "read", e))?;
     let table: toml::Table =
@@ -69,15 +71,15 @@ fn read_cargo_toml(path: &Path) -> Result<CargoToml> {
         .and_then(|l| l.get("name"))
         .and_then(|n| n.as_str())
         .map_or_else(|| package.replace('-', "_"), str::to_owned);
-    let dylib = lib
+    let shared_library = lib
         .and_then(|l| l.get("crate-type"))
         .and_then(|t| t.as_array())
-        .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("dylib")));
+        .is_some_and(|types| types.iter().any(|t| matches!(t.as_str(), Some("cdylib" | "dylib"))));
     let mut crates: Vec<String> = dependency_packages(table.get("dependencies")).collect();
     for target in table.get("target").and_then(toml::Value::as_table).into_iter().flat_map(|t| t.values()) {
         crates.extend(dependency_packages(target.get("dependencies")));
     }
-    Ok(CargoToml { package, lib_name, dylib, crates })
+    Ok(CargoToml { package, lib_name, shared_library, crates })
 }
 
 /// Reads one module folder.
@@ -94,14 +96,14 @@ pub fn read_module(dir: &Path, library_dir: &Path) -> Result<ModuleSource> {
             dir.display()
         )));
     }
-    let CargoToml { package, lib_name, dylib, crates } = read_cargo_toml(&dir.join("Cargo.toml"))?;
+    let CargoToml { package, lib_name, shared_library, crates } = read_cargo_toml(&dir.join("Cargo.toml"))?;
     let library = if manifest.layer == Layer::Core {
         None
-    } else if dylib {
+    } else if shared_library {
         Some(library_dir.join(dylib_file_name(&lib_name)))
     } else {
         return Err(Error::new(format!(
-            "{}: `{}` is a {} module but does not build a dylib: add `[lib] crate-type = [\"dylib\"]`",
+            "{}: `{}` is a {} module but does not build a shared library: add `[lib] crate-type = [\"cdylib\"]`",
             dir.join("Cargo.toml").display(),
             manifest.id,
             manifest.layer
@@ -160,7 +162,7 @@ mod tests {
         assert_eq!(rendered.replace(&dir.path().display().to_string(), "<root>"), expected.trim());
     }
 
-    const DYLIB: &str = "[package]\nname = \"plugins-x\"\n[lib]\ncrate-type = [\"dylib\"]\n";
+    const DYLIB: &str = "[package]\nname = \"plugins-x\"\n[lib]\ncrate-type = [\"cdylib\"]\n";
 
     #[test]
     fn finds_modules_in_layer_order_with_their_libraries() {
@@ -210,7 +212,7 @@ mod tests {
                 ("plugins/x/module.toml", "id = \"plugins/x\"\nversion = \"1.0.0\"\nlayer = \"plugins\""),
                 ("plugins/x/Cargo.toml", "[package]\nname = \"plugins-x\"\n"),
             ],
-            "error: <root>/plugins/x/Cargo.toml: `plugins/x` is a plugins module but does not build a dylib: add `[lib] crate-type = [\"dylib\"]`",
+            "error: <root>/plugins/x/Cargo.toml: `plugins/x` is a plugins module but does not build a shared library: add `[lib] crate-type = [\"cdylib\"]`",
         );
         check(
             &[("plugins/x/module.toml", "id = \"plugins/x\"\nversion = \"1.0.0\"\nlayer = \"plugins\"")],

@@ -95,7 +95,7 @@ pub fn create(modules_root: &Path, id: &str, description: &str) -> Result<Scaffo
     let cargo_toml = format!(
         "[package]\nname = \"{package}\"\nversion = \"0.1.0\"\ndescription = {quoted_description}\n\
          edition.workspace = true\nrust-version.workspace = true\nlicense.workspace = true\n\
-         publish.workspace = true\n\n[lib]\ncrate-type = [\"dylib\"]\n\n[dependencies]\n\
+         publish.workspace = true\n\n[lib]\ncrate-type = [\"cdylib\"]\n\n[dependencies]\n\
          playground-api.workspace = true\nworkspace-hack.workspace = true\n\n[lints]\nworkspace = true\n"
     );
     let lib_rs = LIB_TEMPLATE
@@ -207,7 +207,7 @@ mod tests {
         let cargo: toml::Table =
             std::fs::read_to_string(made.dir.join("Cargo.toml")).expect("read").parse().expect("valid TOML");
         assert_eq!(cargo["package"]["name"].as_str(), Some("plugins-my-tool"));
-        assert_eq!(cargo["lib"]["crate-type"][0].as_str(), Some("dylib"));
+        assert_eq!(cargo["lib"]["crate-type"][0].as_str(), Some("cdylib"));
         assert_eq!(cargo["dependencies"]["playground-api"]["workspace"].as_bool(), Some(true));
         let lib = std::fs::read_to_string(made.dir.join("src/lib.rs")).expect("read");
         assert!(lib.starts_with("//! Says \"hi\".\n"), "{lib}");

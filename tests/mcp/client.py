@@ -137,6 +137,11 @@ async def stdio_session(binary, root):
             for phase in ("build_us", "save_us", "unload_us", "load_us", "init_us", "restore_us", "total_us"):
                 check(phase in record["timings"], f"reload timings lack {phase}: {record['timings']}")
             check(record["timings"]["build_us"] > 0, f"the build is timed: {record['timings']}")
+            # The build service ran it, as it runs live edit's: the rustc command the create's
+            # cargo build recorded was re-run, and build.status names who asked.
+            build = await ok(session, "build.status")
+            check("module.reload" in build["last"]["requested_by"], f"build.status after the reload: {build}")
+            check(build["last"]["fast_path"] is True, f"the reload took the rustc fast path: {build}")
             check(await ok(session, "module.call", {"id": MODULE, "method": "hello"}) == f"hi from {MODULE}", "new code")
             check(await ok(session, "module.call", {"id": MODULE, "method": "get"}) == 5, "the state survived")
 

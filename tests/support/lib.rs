@@ -254,7 +254,7 @@ impl Sandbox {
 
 fn lib_name(cargo_toml: &Path) -> Option<String> {
     let text = std::fs::read_to_string(cargo_toml).ok()?;
-    if !text.contains("\"dylib\"") {
+    if !text.contains("dylib\"") {
         return None;
     }
     let table: playground_api::toml::Table = text.parse().ok()?;
