@@ -419,6 +419,34 @@ fn the_log_panel_shows_tracing_events_filtered_by_level() {
     h.run();
     assert!(h.query_by_label_contains("a warning for the log panel").is_some(), "warnings stay");
     assert!(h.query_by_label_contains("some information for the log panel").is_none(), "info is filtered out");
+
+    // The panel is a module of its own (`plugins/editor-log`): it reloads alone, with its
+    // filter, while the editor runs on in the same generation with its arrangement.
+    let editor = generation(h.state(), "apps/editor");
+    let dock = call(h.state(), "apps/editor", "ui_state", Value::Null).expect("the editor answers")["dock"].clone();
+    let record = h.state().reload("plugins/editor-log").expect("reload the log panel");
+    assert_eq!(record.outcome, ReloadOutcome::Swapped);
+    assert_eq!(record.modules, ["plugins/editor-log"], "nothing else reloads");
+    h.run();
+    assert_eq!(generation(h.state(), "apps/editor"), editor, "the editor was not reloaded");
+    assert_eq!(call(h.state(), "apps/editor", "ui_state", Value::Null).expect("the editor answers")["dock"], dock);
+    assert!(h.query_by_label_contains("a warning for the log panel").is_some(), "the new panel draws");
+    assert!(h.query_by_label_contains("some information for the log panel").is_none(), "its filter survived");
+}
+
+#[test]
+fn a_panel_whose_module_is_missing_says_so_and_the_editor_runs_on() {
+    let sandbox = Sandbox::with(&["core/types", "core/ecs", "systems/ecs", "plugins/movement", "apps/editor"]);
+    let runtime = sandbox.runtime();
+    runtime.load_all().expect("the modules resolve");
+    let mut h = harness(runtime);
+    h.get_by_label("Log").click();
+    h.run();
+    assert!(
+        h.query_by_label_contains("This panel is the module `plugins/editor-log`: there is no module").is_some(),
+        "the tab says which module draws it and why it cannot"
+    );
+    assert!(h.query_by_label("systems/ecs").is_some(), "the graph still shows");
 }
 
 #[test]

@@ -30,6 +30,14 @@ pub trait Host {
     fn callee(&self, module: &str) -> Result<Rc<dyn Callee>, String> {
         Err(format!("this host cannot resolve `{module}` ahead of calls"))
     }
+    /// Draws `module`'s `ui` inside `ui`: how an app hosts a panel that is a module of its
+    /// own (the editor's Log and Timings tabs), which then rebuilds and reloads alone while
+    /// the app keeps its layout. A panic in the panel is caught and returned as the error
+    /// (the panel keeps running); an app cannot be shown this way (the window draws apps).
+    fn show(&self, module: &str, ui: &mut crate::egui::Ui) -> Result<(), String> {
+        let _ = ui;
+        Err(format!("this host cannot show `{module}`"))
+    }
     /// Queues a reload of `module` and its dependents for the next safe point. It fails if
     /// the module is unknown; a request for a module already queued is merged with it.
     fn request_reload(&self, module: &str) -> Result<(), String>;

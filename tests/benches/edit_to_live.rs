@@ -1,7 +1,8 @@
 //! Edit to live, as a user waits for it: N times, a one-line change is saved into a module's
 //! source in a copy of the workspace, and the time is taken from the save to the running
 //! editor's `reloaded` event for that module (headless, watching, over the copy's own
-//! modules). Two rows: `plugins/movement`, a leaf, and `apps/editor`, the editor's own UI.
+//! modules). Three rows: `plugins/movement`, a leaf; `apps/editor`, the editor's own UI; and
+//! `plugins/editor-timings`, one of the editor's panels, a module of its own.
 //! In the same run, a bare `cargo build -p` after the same kind of edit is the baseline.
 //! Prints median and p95 of both and their ratio. Then the first edit after a fresh start,
 //! with and without the rustc commands an earlier session kept.
@@ -31,7 +32,7 @@ struct Row {
     edit: fn(u32) -> String,
 }
 
-const ROWS: [Row; 2] = [
+const ROWS: [Row; 3] = [
     Row {
         id: "plugins/movement",
         package: "plugins-movement",
@@ -45,6 +46,13 @@ const ROWS: [Row; 2] = [
         file: "modules/apps/editor/src/lib.rs",
         marker: "why.unwrap_or(\"no diagnostics\")",
         edit: |n| format!("why.unwrap_or(\"no diagnostics ({n})\")"),
+    },
+    Row {
+        id: "plugins/editor-timings",
+        package: "plugins-editor-timings",
+        file: "modules/plugins/editor-timings/src/lib.rs",
+        marker: "\"No reloads yet.\"",
+        edit: |n| format!("\"No reloads yet ({n}).\""),
     },
 ];
 

@@ -28,8 +28,10 @@ pub fn profile_dir() -> PathBuf {
 }
 
 /// The demo's module packages under `modules/` (contracts are compiled into them).
-const DEMO_PACKAGES: [&str; 7] = [
+const DEMO_PACKAGES: [&str; 9] = [
     "apps-editor",
+    "plugins-editor-log",
+    "plugins-editor-timings",
     "apps-game",
     "systems-ecs",
     "systems-renderer",

@@ -10,7 +10,6 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::{Rc, Weak};
 
-use playground_api::Host;
 use playground_api::caller::ModuleCaller;
 use playground_api::gpu::Gpu;
 use playground_api::host::{BuildStatus, Callee, Diagnostic, ModuleInfo, ReloadRecord};
@@ -18,6 +17,7 @@ use playground_api::module::CallFn;
 use playground_api::net::Sockets;
 use playground_api::tracing;
 use playground_api::worker::Work;
+use playground_api::{Host, egui};
 
 use super::{Shared, Slot};
 use crate::guard;
@@ -91,6 +91,10 @@ impl HostHandle {
 impl Host for HostHandle {
     fn call(&self, module: &str, method: &str, args: &[u8]) -> Result<Vec<u8>, String> {
         self.shared()?.call(module, method, args).map_err(crate::Error::into_message)
+    }
+
+    fn show(&self, module: &str, ui: &mut egui::Ui) -> Result<(), String> {
+        self.shared()?.show(module, ui).map_err(crate::Error::into_message)
     }
 
     fn request_reload(&self, module: &str) -> Result<(), String> {

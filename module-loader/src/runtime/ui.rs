@@ -4,7 +4,7 @@
 use module_rules::manifest::Layer;
 use playground_api::egui;
 
-use super::Runtime;
+use super::{Runtime, Shared};
 use crate::error::{Error, Result};
 
 impl Runtime {
@@ -22,14 +22,32 @@ impl Runtime {
     /// the module's last error; the module keeps running. Call it from the frame, never
     /// from module code.
     pub fn ui(&self, id: &str, ui: &mut egui::Ui) -> Result<()> {
-        let slot = self.shared.slot(id)?;
+        self.shared.ui(id, ui).map(|_| ())
+    }
+}
+
+impl Shared {
+    /// Runs module `id`'s `ui` inside `ui`: for the window (an app, each frame) and for an
+    /// app showing a panel module (`Host::show`, which refuses apps: the window draws them).
+    /// `Ok(false)` when it did not run (its instance is busy on the stack, or stopped).
+    pub(super) fn ui(&self, id: &str, ui: &mut egui::Ui) -> Result<bool> {
+        let slot = self.slot(id)?;
         match slot.invoke("ui", |v, i| (v.ui)(i, ui)) {
             Some(Err(e)) => {
                 let message = format!("`{id}` failed in ui: {e}");
-                self.shared.note_error(id, &message);
+                self.note_error(id, &message);
                 Err(Error::new(message))
             }
-            Some(Ok(())) | None => Ok(()),
+            Some(Ok(())) => Ok(true),
+            None => Ok(false),
         }
+    }
+
+    /// [`Shared::ui`] for a module showing `id` in its own `ui`: a panel, not an app.
+    pub(super) fn show(&self, id: &str, ui: &mut egui::Ui) -> Result<()> {
+        if self.slot(id)?.source.manifest.layer == Layer::Apps {
+            return Err(Error::new(format!("`{id}` is an app: the window draws it, no other module can")));
+        }
+        if self.ui(id, ui)? { Ok(()) } else { Err(Error::new(format!("`{id}` is busy or stopped"))) }
     }
 }

@@ -1,23 +1,24 @@
 //! The editor UI, loaded and reloaded like any other module: the dependency graph, the
-//! inspector of the selected module, the reload timings and the log.
+//! inspector of the selected module and the source panel, and the tabs that show the reload
+//! timings and the log, which are modules of their own (`plugins/editor-timings`,
+//! `plugins/editor-log`, shown with `Host::show`): a change to one of them rebuilds and
+//! reloads that panel alone.
 //!
 //! Everything it shows comes from the [`Host`] it receives in `initialize`; it never touches
 //! the loader. A Reload it offers is only queued (`Host::request_reload`): the shell runs it
 //! at the safe point after the frame, so reloading the editor itself never unloads code that
 //! is on the stack. What must survive the editor's own reload (selection, open panels, the
-//! chart range, the log filter) is its saved state; panel sizes and scroll offsets are egui's
+//! source panel's tabs) is its saved state; panel sizes and scroll offsets are egui's
 //! own types in the shell's egui memory, which the reload does not touch. The editor stores
-//! none of its own types in egui memory, and clears egui_plot's and egui_graphs' when a new
-//! generation starts (ARCHITECTURE.md, invariant 4).
+//! none of its own types in egui memory, and clears egui_graphs' when a new generation starts
+//! (ARCHITECTURE.md, invariant 4).
 
 mod graph;
 mod inspector;
 mod keys;
-mod log_panel;
 mod new_module;
 mod panes;
 mod source;
-mod timings;
 
 use std::rc::Rc;
 use std::time::Duration;
@@ -25,7 +26,6 @@ use std::time::Duration;
 use playground_api::egui;
 use playground_api::egui_dock::{DockArea, DockState, Style, TabViewer};
 use playground_api::host::{BuildOutcome, ModuleInfo, ReloadOutcome, ReloadRecord};
-use playground_api::log::Level;
 use playground_api::serde::{Deserialize, Serialize};
 use playground_api::{Context, Host, Module, codec, serde_json};
 
@@ -43,12 +43,6 @@ struct UiState {
     /// frame; for tests and assistants).
     show_inspector: bool,
     show_bottom: bool,
-    /// The least severe level the log shows.
-    log_level: Level,
-    /// Only log lines containing this text.
-    log_filter: String,
-    /// How many of the latest reloads the chart shows.
-    chart_last: usize,
     /// The source panel's open files, unsaved text included.
     source: source::Tabs,
 }
@@ -60,11 +54,20 @@ impl Default for UiState {
             dock: panes::arrangement(),
             show_inspector: true,
             show_bottom: true,
-            log_level: Level::Info,
-            log_filter: String::new(),
-            chart_last: 50,
             source: source::Tabs::default(),
         }
+    }
+}
+
+/// The modules that draw the Timings and Log tabs.
+const TIMINGS_PANEL: &str = "plugins/editor-timings";
+const LOG_PANEL: &str = "plugins/editor-log";
+
+/// Shows the panel module `id` in its tab, or why it cannot (not loaded, failed, panicked:
+/// the tab says so and everything else keeps working).
+fn show_panel(ui: &mut egui::Ui, host: &dyn Host, id: &str) {
+    if let Err(why) = host.show(id, ui) {
+        ui.colored_label(egui::Color32::LIGHT_RED, format!("This panel is the module `{id}`: {why}"));
     }
 }
 
@@ -264,15 +267,11 @@ impl Module for Editor {
 
     fn ui(&mut self, ui: &mut egui::Ui) {
         if self.fresh {
-            // egui_plot keeps its plot memory in egui memory, keyed by a type compiled into
-            // this library; a new generation starts without the old one's (ARCHITECTURE.md, invariant 4).
-            // Nothing is lost: the chart's range is part of the editor's saved state.
-            // egui_graphs' view metadata likewise; its other entries are keyed by the graph's id,
-            // which names this generation (see `graph_id` below), so no new code reads them.
-            ui.ctx().data_mut(|d| {
-                d.remove_by_type::<egui_plot::PlotMemory>();
-                d.remove_by_type::<egui_graphs::MetadataFrame>();
-            });
+            // egui_graphs keeps its view metadata in egui memory, keyed by a type compiled into
+            // this library: a new generation starts without the old one's (ARCHITECTURE.md,
+            // invariant 4). Its other entries are keyed by the graph's id, which names this
+            // generation (see `graph_id` below), so no new code reads them.
+            ui.ctx().data_mut(|d| d.remove_by_type::<egui_graphs::MetadataFrame>());
             self.fresh = false;
         }
         let Some(host) = self.host.clone() else {
@@ -403,8 +402,8 @@ impl TabViewer for Viewer<'_> {
                 self.editor.follow_state(ui.ctx(), state.selected.as_deref(), shown.state);
                 self.drew_inspector = true;
             }
-            Pane::Timings => timings::show(ui, self.history, &mut state.chart_last),
-            Pane::Log => log_panel::show(ui, &mut state.log_level, &mut state.log_filter),
+            Pane::Timings => show_panel(ui, self.host, TIMINGS_PANEL),
+            Pane::Log => show_panel(ui, self.host, LOG_PANEL),
             Pane::Source => {
                 let root = self.host.modules_root();
                 let files = match (&root, &state.selected) {

@@ -1,9 +1,18 @@
-//! Reload timings: a stacked bar per reload (its phases) over time, drawn with egui_plot,
-//! and the table of every reload with its per-phase times and outcome, newest first.
+//! The editor's Timings panel, a module of its own: a stacked bar per reload (its phases)
+//! over time, drawn with egui_plot, and the table of every reload with its per-phase times
+//! and outcome, newest first.
+//!
+//! `apps/editor` shows it in its Timings tab (`Host::show`), so a change here rebuilds and
+//! reloads this panel alone, and egui_plot is compiled into this library, not the editor's.
+//! How many reloads the chart shows is this module's saved state.
 
 use egui_plot::{Bar, BarChart, Plot};
+use std::rc::Rc;
+
 use playground_api::egui::{self, Color32, RichText};
 use playground_api::host::{PhaseTimings, ReloadOutcome, ReloadRecord};
+use playground_api::serde::{Deserialize, Serialize};
+use playground_api::{Context, Host, Module, codec};
 
 /// The phases of a reload with the colours the chart uses for them (build is drawn apart:
 /// it is seconds where the rest is milliseconds).
@@ -52,8 +61,8 @@ fn chart(ui: &mut egui::Ui, history: &[ReloadRecord], last: usize) {
         let chart = BarChart::new(*name, bars).color(*color).stack_on(&below);
         charts.push(chart);
     }
-    // A fixed view the user changes with the "last N reloads" control (saved with the
-    // editor's state), so no pan or zoom state lives in egui memory. The x range ends at the
+    // A fixed view the user changes with the "last N reloads" control (this panel's saved
+    // state), so no pan or zoom state lives in egui memory. The x range ends at the
     // newest reload and spans the reloads there are (at least 10, at most `last`), so a
     // handful of reloads fill the chart instead of huddling at its right edge.
     let newest = shown.last().map_or(0.0, |r| r.seq as f64);
@@ -109,7 +118,7 @@ fn chart(ui: &mut egui::Ui, history: &[ReloadRecord], last: usize) {
 }
 
 /// Draws the chart (over the `last` reloads, which the user can change) and the table.
-pub(crate) fn show(ui: &mut egui::Ui, history: &[ReloadRecord], last: &mut usize) {
+fn show(ui: &mut egui::Ui, history: &[ReloadRecord], last: &mut usize) {
     ui.horizontal(|ui| {
         ui.label(format!("{} reload(s).", history.len()));
         ui.label("Chart shows the last");
@@ -140,3 +149,60 @@ pub(crate) fn show(ui: &mut egui::Ui, history: &[ReloadRecord], last: &mut usize
         });
     });
 }
+
+/// What survives the panel's reload.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(crate = "playground_api::serde", default)]
+struct Settings {
+    /// How many of the latest reloads the chart shows.
+    chart_last: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { chart_last: 50 }
+    }
+}
+
+#[derive(Default)]
+struct TimingsPanel {
+    settings: Settings,
+    host: Option<Rc<dyn Host>>,
+    /// Whether this generation has not drawn yet (see `ui`).
+    fresh: bool,
+}
+
+impl Module for TimingsPanel {
+    fn create() -> Self {
+        TimingsPanel { fresh: true, ..TimingsPanel::default() }
+    }
+
+    fn initialize(&mut self, ctx: &Context) -> Result<(), String> {
+        self.host = Some(ctx.host());
+        Ok(())
+    }
+
+    fn call(&mut self, method: &str, _args: &[u8]) -> Result<Vec<u8>, String> {
+        match method {
+            // For tests and assistants: how many reloads the chart shows.
+            "chart_last" => codec::encode(&self.settings.chart_last),
+            other => Err(playground_api::module::unknown_method(other)),
+        }
+    }
+
+    playground_api::persist!(settings);
+
+    fn ui(&mut self, ui: &mut egui::Ui) {
+        if self.fresh {
+            // egui_plot keeps its plot memory in egui memory, keyed by a type compiled into
+            // this library: a new generation starts without the old one's (ARCHITECTURE.md,
+            // invariant 4). Nothing is lost: the chart's range is this panel's saved state.
+            ui.ctx().data_mut(|d| d.remove_by_type::<egui_plot::PlotMemory>());
+            self.fresh = false;
+        }
+        let history = self.host.as_ref().map(|host| host.reload_history()).unwrap_or_default();
+        show(ui, &history, &mut self.settings.chart_last);
+    }
+}
+
+playground_api::export_module!(TimingsPanel);
