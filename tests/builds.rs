@@ -1,6 +1,7 @@
-//! The build service as its users meet it: a request that joins a running build, the fast
-//! path's compiler errors beside cargo's, a recorded rustc command that no longer applies,
-//! and a module crate deleted while it builds. Real builds of the counter fixture in a copy
+//! The build service as its users meet it: a request that joins a running build, the
+//! editor's Reload of a module whose sources changed, the fast path's compiler errors beside
+//! cargo's, a recorded rustc command that no longer applies, and a module crate deleted
+//! while it builds. Real builds of the counter fixture in a copy
 //! of the workspace (`LiveWorkspace`), under a running `playground`.
 
 use std::time::Duration;
@@ -181,5 +182,33 @@ fn a_module_crate_deleted_mid_build_is_unloaded_and_the_rest_runs_on() {
         assert!(said.is_some_and(|s| !s.is_empty()), "{last}");
     }
     assert_eq!(shell.ok("build")["building"], json!([]));
+    assert!(shell.quit());
+}
+
+#[test]
+fn a_reload_asked_for_while_the_sources_changed_builds_them_first() {
+    let live = LiveWorkspace::prepare();
+    // Live edit off: only the reload can notice the change.
+    let mut shell = live.shell_not_watching();
+    shell.ok("call plugins/counter add 2");
+    live.edit(COUNTER, VERSION_1, &version(2));
+    // What the editor's Reload does: queue a reload through the host (the module asks for
+    // its own here). Its sources are newer than its library, so it is built first.
+    shell.ok("call plugins/counter request_reload");
+    let events = shell.wait_for("reloaded", BUILD);
+    let outcome = built(&events);
+    assert_eq!(outcome["success"], true, "{outcome}");
+    assert_eq!(outcome["requested_by"], json!(["the editor's Reload"]), "{outcome}");
+    assert_eq!(shell.ok("call plugins/counter version"), json!(2), "the new code runs");
+    assert_eq!(shell.ok("call plugins/counter get"), json!(2), "with the old state");
+
+    // Nothing changed since: the next reload swaps the library as it is, without a build.
+    let before = shell.ok("history").as_array().map_or(0, Vec::len);
+    shell.ok("call plugins/counter request_reload");
+    let history = shell.ok("history");
+    let records = history.as_array().expect("the history is a list");
+    assert_eq!(records.len(), before + 1, "one more reload: {history}");
+    assert_eq!(records[before]["timings"]["build_us"], 0, "no build: {history}");
+    assert_eq!(shell.ok("call plugins/counter get"), json!(2));
     assert!(shell.quit());
 }
