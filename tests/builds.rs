@@ -4,40 +4,16 @@
 //! while it builds. Real builds of the counter fixture in a copy
 //! of the workspace (`LiveWorkspace`), under a running `playground`.
 
-use std::time::Duration;
+#[path = "common/counter.rs"]
+mod counter;
 
+use counter::{BUILD, COUNTER, COUNTER_CARGO, VERSION_1, built, version};
 use playground_api::serde_json::{self, Value, json};
 use playground_tests::LiveWorkspace;
 
-const COUNTER: &str = "tests/fixtures/plugins/counter/src/lib.rs";
-const COUNTER_CARGO: &str = "tests/fixtures/plugins/counter/Cargo.toml";
-const VERSION_1: &str = "\"version\" => codec::encode(&1u32),";
-const BUILD: Duration = Duration::from_secs(180);
-
-/// The counter's `version` arm, answering `n`.
-fn version(n: u32) -> String {
-    format!("\"version\" => codec::encode(&{n}u32),")
-}
-
-/// The outcome of the last `built` event in `events`.
-fn built(events: &[Value]) -> &Value {
-    &events.iter().rev().find(|e| e["kind"] == "built").expect("a build ran")["outcome"]
-}
-
 /// Errors as (file, line, column, message): what a user reads of a diagnostic.
 fn errors(diagnostics: &[Value]) -> Vec<(String, u64, u64, String)> {
-    diagnostics
-        .iter()
-        .filter(|d| d["level"] == "error")
-        .map(|d| {
-            (
-                d["file"].as_str().unwrap_or_default().to_owned(),
-                d["line"].as_u64().unwrap_or(0),
-                d["column"].as_u64().unwrap_or(0),
-                d["message"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
+    diagnostics.iter().filter(|d| d["level"] == "error").map(playground_tests::diagnostic_place).collect()
 }
 
 #[test]

@@ -112,19 +112,7 @@ fn stats(shell: &mut Shell) -> Value {
 /// The shader problems `build` shows, as (file, line, column, message).
 fn shader_problems(shell: &mut Shell) -> Vec<(String, u64, u64, String)> {
     let status = shell.ok("build");
-    status["assets"]
-        .as_array()
-        .expect("assets")
-        .iter()
-        .map(|d| {
-            (
-                d["file"].as_str().unwrap_or_default().to_owned(),
-                d["line"].as_u64().unwrap_or(0),
-                d["column"].as_u64().unwrap_or(0),
-                d["message"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
+    status["assets"].as_array().expect("assets").iter().map(playground_tests::diagnostic_place).collect()
 }
 
 fn wait_for_problem(shell: &mut Shell, needle: &str) -> (String, u64, u64, String) {

@@ -3,17 +3,12 @@
 
 use std::time::Duration;
 
+#[path = "common/counter.rs"]
+mod counter;
+
+use counter::{BUILD, COUNTER, COUNTER_CARGO, VERSION_1, built, version};
 use playground_api::serde_json::json;
 use playground_tests::LiveWorkspace;
-
-const COUNTER: &str = "tests/fixtures/plugins/counter/src/lib.rs";
-const VERSION_1: &str = "\"version\" => codec::encode(&1u32),";
-const BUILD: Duration = Duration::from_secs(180);
-
-/// The counter's `version` arm, answering `n`.
-fn version(n: u32) -> String {
-    format!("\"version\" => codec::encode(&{n}u32),")
-}
 
 /// The same arm with a syntax error in it (a stray parenthesis).
 fn broken_version(n: u32) -> String {
@@ -89,12 +84,6 @@ fn a_contract_edit_reloads_the_whole_chain() {
     assert_eq!(shell.ok("call plugins/counter get"), json!(2));
     assert_eq!(shell.ok("call plugins/counter probe_add 1"), json!(41), "the counter holds the new provider");
     assert!(shell.quit());
-}
-
-/// The `built` event of the build that `events` (up to a `reloaded` or `built`) contains.
-fn built(events: &[playground_api::serde_json::Value]) -> &playground_api::serde_json::Value {
-    let built = events.iter().rev().find(|e| e["kind"] == "built").expect("a build ran");
-    &built["outcome"]
 }
 
 #[test]
@@ -369,8 +358,6 @@ fn edits_of_the_loader_and_the_shell_ask_for_a_restart_not_a_reload() {
     assert!(message.contains("editor-shell/src/main.rs changed (the shell"), "{message}");
     // The next `LiveWorkspace::prepare` puts the workspace's sources back.
 }
-
-const COUNTER_CARGO: &str = "tests/fixtures/plugins/counter/Cargo.toml";
 
 /// The api library of the copy, as (length, modification time): whether a build rewrote it.
 fn api_library(live: &LiveWorkspace) -> (u64, std::time::SystemTime) {

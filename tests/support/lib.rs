@@ -290,6 +290,17 @@ pub fn generation(runtime: &Runtime, id: &str) -> u64 {
     runtime.modules().into_iter().find(|m| m.id == id).map_or(0, |m| m.generation)
 }
 
+/// A diagnostic (as `build` and the `built` event show one) as a user reads it: file, line,
+/// column and message.
+pub fn diagnostic_place(d: &serde_json::Value) -> (String, u64, u64, String) {
+    (
+        d["file"].as_str().unwrap_or_default().to_owned(),
+        d["line"].as_u64().unwrap_or(0),
+        d["column"].as_u64().unwrap_or(0),
+        d["message"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
 /// The real shell binary, driven over its headless line protocol.
 pub struct Shell {
     child: Child,
