@@ -40,7 +40,7 @@ fn harness(runtime: Runtime) -> Harness<'static, Runtime> {
 
 /// How often the graph ran `GraphView::show`, and how many node clicks egui_graphs reported.
 fn graph_stats(h: &Harness<'_, Runtime>) -> (u64, u64) {
-    let stats = call(h.state(), "apps/editor", "graph_stats", Value::Null).expect("the editor answers");
+    let stats = call(h.state(), "plugins/editor-graph", "graph_stats", Value::Null).expect("the graph panel answers");
     (stats["shows"].as_u64().unwrap_or(u64::MAX), stats["graph_clicks"].as_u64().unwrap_or(u64::MAX))
 }
 
@@ -436,7 +436,16 @@ fn the_log_panel_shows_tracing_events_filtered_by_level() {
 
 #[test]
 fn a_panel_whose_module_is_missing_says_so_and_the_editor_runs_on() {
-    let sandbox = Sandbox::with(&["core/types", "core/ecs", "systems/ecs", "plugins/movement", "apps/editor"]);
+    // Every panel module but the log's.
+    let sandbox = Sandbox::with(&[
+        "core/types",
+        "core/ecs",
+        "systems/ecs",
+        "plugins/movement",
+        "plugins/editor-graph",
+        "plugins/editor-timings",
+        "apps/editor",
+    ]);
     let runtime = sandbox.runtime();
     runtime.load_all().expect("the modules resolve");
     let mut h = harness(runtime);

@@ -27,7 +27,7 @@ const PALETTE: [[u8; 3]; 6] =
 /// The engine's modules and the editor, loaded on the device the harness paints with.
 fn game_harness() -> (Sandbox, Harness<'static, Runtime>) {
     let sandbox = Sandbox::engine();
-    for id in ["apps/editor", "plugins/editor-log", "plugins/editor-timings"] {
+    for id in ["apps/editor", "plugins/editor-graph", "plugins/editor-log", "plugins/editor-timings"] {
         sandbox.add(id, &playground_tests::module_dir(id));
     }
     let state = create_render_state(default_wgpu_setup(), egui_wgpu::RendererOptions::PREDICTABLE);

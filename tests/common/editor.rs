@@ -11,6 +11,7 @@ pub(crate) fn sandbox() -> Sandbox {
         "core/ecs",
         "systems/ecs",
         "plugins/movement",
+        "plugins/editor-graph",
         "plugins/editor-log",
         "plugins/editor-timings",
         "apps/editor",

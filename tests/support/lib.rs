@@ -28,8 +28,9 @@ pub fn profile_dir() -> PathBuf {
 }
 
 /// The demo's module packages under `modules/` (contracts are compiled into them).
-const DEMO_PACKAGES: [&str; 9] = [
+const DEMO_PACKAGES: [&str; 10] = [
     "apps-editor",
+    "plugins-editor-graph",
     "plugins-editor-log",
     "plugins-editor-timings",
     "apps-game",

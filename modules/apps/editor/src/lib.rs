@@ -1,8 +1,8 @@
-//! The editor UI, loaded and reloaded like any other module: the dependency graph, the
-//! inspector of the selected module and the source panel, and the tabs that show the reload
-//! timings and the log, which are modules of their own (`plugins/editor-timings`,
-//! `plugins/editor-log`, shown with `Host::show`): a change to one of them rebuilds and
-//! reloads that panel alone.
+//! The editor UI, loaded and reloaded like any other module: the inspector of the selected
+//! module and the source panel, and the tabs that show the dependency graph, the reload
+//! timings and the log, which are modules of their own (`plugins/editor-graph`,
+//! `plugins/editor-timings`, `plugins/editor-log`, shown with `Host::show`): a change to one
+//! of them rebuilds and reloads that panel alone.
 //!
 //! Everything it shows comes from the [`Host`] it receives in `initialize`; it never touches
 //! the loader. A Reload it offers is only queued (`Host::request_reload`): the shell runs it
@@ -10,10 +10,8 @@
 //! is on the stack. What must survive the editor's own reload (selection, open panels, the
 //! source panel's tabs) is its saved state; panel sizes and scroll offsets are egui's
 //! own types in the shell's egui memory, which the reload does not touch. The editor stores
-//! none of its own types in egui memory, and clears egui_graphs' when a new generation starts
-//! (ARCHITECTURE.md, invariant 4).
+//! none of its own types in egui memory (ARCHITECTURE.md, invariant 4).
 
-mod graph;
 mod inspector;
 mod keys;
 mod new_module;
@@ -25,7 +23,7 @@ use std::time::Duration;
 
 use playground_api::egui;
 use playground_api::egui_dock::{DockArea, DockState, Style, TabViewer};
-use playground_api::host::{BuildOutcome, ModuleInfo, ReloadOutcome, ReloadRecord};
+use playground_api::host::{BuildOutcome, ModuleInfo, ReloadRecord};
 use playground_api::serde::{Deserialize, Serialize};
 use playground_api::{Context, Host, Module, codec, serde_json};
 
@@ -59,7 +57,8 @@ impl Default for UiState {
     }
 }
 
-/// The modules that draw the Timings and Log tabs.
+/// The modules that draw the Graph, Timings and Log tabs.
+const GRAPH_PANEL: &str = "plugins/editor-graph";
 const TIMINGS_PANEL: &str = "plugins/editor-timings";
 const LOG_PANEL: &str = "plugins/editor-log";
 
@@ -70,6 +69,10 @@ fn show_panel(ui: &mut egui::Ui, host: &dyn Host, id: &str) {
         ui.colored_label(egui::Color32::LIGHT_RED, format!("This panel is the module `{id}`: {why}"));
     }
 }
+
+/// What the graph panel says the user did: whether the selection changed and to what
+/// (`None` clears it), and the modules whose reload they asked for.
+type GraphEvents = (bool, Option<String>, Vec<String>);
 
 /// What a panel asks the editor to do after drawing.
 enum Action {
@@ -82,10 +85,6 @@ struct Editor {
     id: String,
     /// The answer to the last Reload request, shown in the top bar.
     notice: Option<Result<String, String>>,
-    /// Whether this instance has not drawn yet (see [`Module::ui`]).
-    fresh: bool,
-    /// The dependency graph and what it drew last (not saved: a new generation draws anew).
-    graph: graph::GraphPanel,
     /// The "New module…" dialog and form.
     new_module: new_module::NewModule,
     /// The module the inspector showed last frame, and its state's hash (see
@@ -217,14 +216,6 @@ fn built_label(last: &BuildOutcome) -> String {
     format!("built {what} in {took} ({how}{warnings})")
 }
 
-/// The modules the latest reload covered, if it swapped: the graph marks them.
-fn moved(history: &[ReloadRecord]) -> Vec<String> {
-    match history.last() {
-        Some(record) if record.outcome == ReloadOutcome::Swapped => record.modules.clone(),
-        _ => Vec::new(),
-    }
-}
-
 impl Module for Editor {
     fn create() -> Self {
         Editor {
@@ -232,8 +223,6 @@ impl Module for Editor {
             host: None,
             id: String::new(),
             notice: None,
-            fresh: true,
-            graph: graph::GraphPanel::default(),
             new_module: new_module::NewModule::default(),
             inspected: None,
         }
@@ -253,12 +242,6 @@ impl Module for Editor {
                 self.state.selected = codec::decode::<Option<String>>(args)?;
                 codec::encode(&self.state.selected)
             }
-            // For tests: how many frames drew the graph with egui_graphs (the others repainted
-            // what it drew last; see graph.rs).
-            "graph_stats" => codec::encode(&serde_json::json!({
-                "shows": self.graph.shows,
-                "graph_clicks": self.graph.graph_clicks,
-            })),
             other => Err(playground_api::module::unknown_method(other)),
         }
     }
@@ -266,14 +249,6 @@ impl Module for Editor {
     playground_api::persist!(state);
 
     fn ui(&mut self, ui: &mut egui::Ui) {
-        if self.fresh {
-            // egui_graphs keeps its view metadata in egui memory, keyed by a type compiled into
-            // this library: a new generation starts without the old one's (ARCHITECTURE.md,
-            // invariant 4). Its other entries are keyed by the graph's id, which names this
-            // generation (see `graph_id` below), so no new code reads them.
-            ui.ctx().data_mut(|d| d.remove_by_type::<egui_graphs::MetadataFrame>());
-            self.fresh = false;
-        }
         let Some(host) = self.host.clone() else {
             egui::CentralPanel::default().show(ui, |ui| ui.label("The editor was not initialized."));
             return;
@@ -311,9 +286,6 @@ impl Module for Editor {
         }
         egui::Panel::top("editor_top").show(ui, |ui| self.top_bar(ui, host.as_ref(), &mut state, pressed.new_module));
         let build = host.build_status();
-        let stale = build.last.as_ref().filter(|l| !l.success).map(|l| l.modules.clone()).unwrap_or_default();
-        let moved = moved(&history);
-        let generation = modules.iter().find(|m| m.id == self.id).map_or(0, |m| m.generation);
         let mut dock = std::mem::replace(&mut state.dock, DockState::new(Vec::new()));
         let mut viewer = Viewer {
             editor: self,
@@ -322,9 +294,6 @@ impl Module for Editor {
             modules: &modules,
             history: &history,
             build: &build,
-            stale: &stale,
-            moved: &moved,
-            graph_id: format!("editor_graph_g{generation}"),
             actions: &mut actions,
             drew_inspector: false,
         };
@@ -357,9 +326,6 @@ struct Viewer<'a> {
     modules: &'a [ModuleInfo],
     history: &'a [ReloadRecord],
     build: &'a playground_api::host::BuildStatus,
-    stale: &'a [String],
-    moved: &'a [String],
-    graph_id: String,
     actions: &'a mut Vec<Action>,
     /// Whether the inspector was drawn this frame (it is not while another tab covers it).
     drew_inspector: bool,
@@ -380,13 +346,18 @@ impl TabViewer for Viewer<'_> {
         let state = &mut *self.state;
         match tab {
             Pane::Graph => {
-                let facts = graph::Facts {
-                    modules: self.modules,
-                    moved: self.moved,
-                    building: &self.build.building,
-                    stale: self.stale,
-                };
-                self.actions.extend(self.editor.graph.show(ui, &facts, &self.graph_id, &mut state.selected));
+                // The selection is the editor's: the panel is told it, and says what the user
+                // did with it (and which reloads they asked for).
+                let selected = codec::encode(&state.selected).unwrap_or_default();
+                let _ = self.host.call(GRAPH_PANEL, "select", &selected);
+                show_panel(ui, self.host, GRAPH_PANEL);
+                let events = self.host.call(GRAPH_PANEL, "events", &[]);
+                if let Ok((changed, picked, reloads)) = events.and_then(|bytes| codec::decode::<GraphEvents>(&bytes)) {
+                    if changed {
+                        state.selected = picked;
+                    }
+                    self.actions.extend(reloads.into_iter().map(Action::Reload));
+                }
             }
             Pane::Inspector => {
                 let own = serde_json::to_value(&*state).unwrap_or(serde_json::Value::Null);

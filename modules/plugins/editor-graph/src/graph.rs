@@ -30,7 +30,11 @@ use playground_api::egui::{
 use playground_api::host::{ModuleInfo, ModuleStatus};
 use playground_api::serde::{Deserialize, Serialize};
 
-use crate::Action;
+/// What the panel asks of the editor after drawing.
+pub(crate) enum Action {
+    /// Reload this module (a node's button or its context menu).
+    Reload(String),
+}
 
 const LAYERS: [&str; 4] = ["core", "systems", "plugins", "apps"];
 /// A node's box, in canvas units (egui_graphs scales the canvas to fit the panel).
