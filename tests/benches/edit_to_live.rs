@@ -1,8 +1,9 @@
 //! Edit to live, as a user waits for it: N times, a one-line change is saved into a module's
 //! source in a copy of the workspace, and the time is taken from the save to the running
 //! editor's `reloaded` event for that module (headless, watching, over the copy's own
-//! modules). Three rows: `plugins/movement`, a leaf; `apps/editor`, the editor's own UI; and
-//! `plugins/editor-timings`, one of the editor's panels, a module of its own.
+//! modules). Four rows: `plugins/movement`, a leaf; `apps/editor`, the editor's own UI; and
+//! two of the editor's panels, modules of their own (`plugins/editor-timings`,
+//! `plugins/editor-graph`).
 //! In the same run, a bare `cargo build -p` after the same kind of edit is the baseline.
 //! Prints median and p95 of both and their ratio. Then the first edit after a fresh start,
 //! with and without the rustc commands an earlier session kept.
@@ -32,7 +33,7 @@ struct Row {
     edit: fn(u32) -> String,
 }
 
-const ROWS: [Row; 3] = [
+const ROWS: [Row; 4] = [
     Row {
         id: "plugins/movement",
         package: "plugins-movement",
@@ -53,6 +54,13 @@ const ROWS: [Row; 3] = [
         file: "modules/plugins/editor-timings/src/lib.rs",
         marker: "\"No reloads yet.\"",
         edit: |n| format!("\"No reloads yet ({n}).\""),
+    },
+    Row {
+        id: "plugins/editor-graph",
+        package: "plugins-editor-graph",
+        file: "modules/plugins/editor-graph/src/lib.rs",
+        marker: "\"The graph panel was not initialized.\"",
+        edit: |n| format!("\"The graph panel was not initialized ({n}).\""),
     },
 ];
 
