@@ -266,6 +266,11 @@ fn a_restart_whose_build_fails_leaves_everything_running() {
     let events = shell.wait_for("restart_failed", BUILD);
     let message = events.last().expect("restart_failed")["message"].as_str().unwrap_or_default().to_owned();
     assert!(message.contains("did not build") && message.contains("this does not compile"), "{message}");
+    // The restart's build is shown like any other: its start, and how it ended.
+    let started = events.iter().find(|e| e["kind"] == "build_started").expect("the build was announced");
+    assert_eq!(started["requested_by"], json!(["restart"]), "{started}");
+    let last = shell.ok("build")["last"].clone();
+    assert_eq!((last["success"].clone(), last["requested_by"].clone()), (json!(false), json!(["restart"])), "{last}");
     assert_eq!(shell.ok("call plugins/counter add 1"), json!(6), "everything runs on, state intact");
     assert!(shell.quit());
     // The next `LiveWorkspace::prepare` puts the workspace's api back.

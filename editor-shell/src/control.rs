@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use module_loader::builds::{self, BuildEvent, BuildService, Finished};
+use module_loader::cargo::Progress;
 use module_loader::live::{LiveEdit, LiveEvent};
 use module_loader::{LoadReport, Runtime};
 use playground_api::host::{BuildOutcome, ReloadRecord};
@@ -22,7 +23,7 @@ use crate::inbox::{Answer, Controller, Inbox, Json, Message, Op, Reply};
 use crate::lines::{self, Line, parse_line};
 use crate::mcp;
 use crate::ops::Dispatcher;
-use crate::workspace::{Paths, print};
+use crate::workspace::{BuildFailed, Paths, print};
 
 /// Where an answer goes: a line on stdout, or a controller's own reply.
 enum ReplyTo {
@@ -466,9 +467,33 @@ impl Control {
         runtime.set_build_status(self.builds.status().clone());
     }
 
+    /// A build the host runs on its own thread (a restart's) starts: the status, the editor's
+    /// top bar and the line protocol show it as they show the build service's.
+    pub(crate) fn build_elsewhere_started(&mut self, runtime: &Runtime, modules: Vec<String>, origin: &str) {
+        self.say(&serde_json::json!({ "kind": "build_started", "modules": modules, "requested_by": [origin] }));
+        self.builds.begin_elsewhere(modules, origin);
+        runtime.set_build_status(self.builds.status().clone());
+    }
+
+    /// The progress of the build [`Control::build_elsewhere_started`] announced.
+    pub(crate) fn build_elsewhere_progress(&mut self, runtime: &Runtime, progress: Progress) {
+        self.builds.progress_elsewhere(progress);
+        runtime.set_build_status(self.builds.status().clone());
+    }
+
+    /// The build [`Control::build_elsewhere_started`] announced ended.
+    pub(crate) fn build_elsewhere_ended(&mut self, runtime: &Runtime, result: &Result<BuildOutcome, BuildFailed>) {
+        let outcome = match result {
+            Ok(outcome) => outcome,
+            Err(failed) => &failed.outcome,
+        };
+        self.say(&serde_json::json!({ "kind": "built", "outcome": outcome }));
+        self.note_build(runtime, outcome.clone());
+    }
+
     /// Records a build the host ran itself that failed (the start-up build), with the
     /// restart it asks for, if any.
-    pub(crate) fn note_failed_build(&mut self, runtime: &Runtime, failed: crate::workspace::BuildFailed) {
+    pub(crate) fn note_failed_build(&mut self, runtime: &Runtime, failed: BuildFailed) {
         tracing::error!("{}", failed.message);
         if let Some(reason) = failed.restart_needed {
             self.builds.note_restart_needed(reason);

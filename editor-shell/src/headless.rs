@@ -17,6 +17,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use module_loader::Runtime;
+use module_loader::cargo::Progress;
 use playground_api::host::BuildOutcome;
 use playground_api::{serde_json, tracing};
 
@@ -27,7 +28,11 @@ use crate::workspace::{BuildFailed, Paths};
 const TICK: Duration = Duration::from_millis(16);
 
 /// The restart's build, running on its thread.
-type RestartBuild = Receiver<Result<BuildOutcome, BuildFailed>>;
+/// A restart's build, running on its thread: its result, and cargo's progress.
+struct RestartBuild {
+    outcome: Receiver<Result<BuildOutcome, BuildFailed>>,
+    progress: Receiver<Progress>,
+}
 
 /// Loads every module and serves commands until `quit`, the end of input, or (with MCP over
 /// stdio) the end of the MCP session. `built` is how the start-up build went, if one ran: a
@@ -70,7 +75,7 @@ pub(crate) fn run(
         };
         match next {
             Next::Continue => {}
-            Next::Restart => start_restart_build(runtime, paths, &control, &mut restart_build),
+            Next::Restart => start_restart_build(runtime, paths, &mut control, &mut restart_build),
             next => break next,
         }
         if last.elapsed() >= TICK {
@@ -80,10 +85,19 @@ pub(crate) fn run(
             // The safe point: no module code is on the stack.
             control.safe_point(runtime);
             if runtime.take_restart_request() {
-                start_restart_build(runtime, paths, &control, &mut restart_build);
+                start_restart_build(runtime, paths, &mut control, &mut restart_build);
             }
         }
-        match restart_build.as_ref().map(Receiver::try_recv) {
+        if let Some(build) = &restart_build {
+            while let Ok(progress) = build.progress.try_recv() {
+                control.build_elsewhere_progress(runtime, progress);
+            }
+        }
+        let result = restart_build.as_ref().map(|build| build.outcome.try_recv());
+        if let Some(Ok(result)) = &result {
+            control.build_elsewhere_ended(runtime, result);
+        }
+        match result {
             Some(Ok(Ok(_))) => match crate::restart::preflight(runtime) {
                 Ok(()) => break Next::Restart,
                 Err(message) => {
@@ -106,7 +120,7 @@ pub(crate) fn run(
 }
 
 /// Starts building every module and the shell for a restart, unless a build for one runs.
-fn start_restart_build(runtime: &Runtime, paths: &Paths, control: &Control, build: &mut Option<RestartBuild>) {
+fn start_restart_build(runtime: &Runtime, paths: &Paths, control: &mut Control, build: &mut Option<RestartBuild>) {
     if build.is_some() {
         return;
     }
@@ -115,11 +129,15 @@ fn start_restart_build(runtime: &Runtime, paths: &Paths, control: &Control, buil
         Err(message) => return restart_failed(control, &message),
     };
     tracing::info!("building the modules and the shell for the restart; the modules keep running");
+    control.build_elsewhere_started(runtime, plan.modules(), "restart");
     let (done, outcome) = mpsc::channel();
+    let (step, progress) = mpsc::channel();
     std::thread::spawn(move || {
-        let _ = done.send(plan.run_on_stderr("building for the restart"));
+        let _ = done.send(plan.run_reporting("building for the restart", |p| {
+            let _ = step.send(p);
+        }));
     });
-    *build = Some(outcome);
+    *build = Some(RestartBuild { outcome, progress });
 }
 
 /// A restart that did not happen: said on stderr and as an event; nothing else changes.

@@ -43,6 +43,11 @@ impl Startup {
         Startup { progress, outcome, latest: None, started: Instant::now() }
     }
 
+    /// The latest progress cargo reported.
+    pub(crate) fn latest(&self) -> Option<Progress> {
+        self.latest
+    }
+
     /// The build's result once it has ended.
     pub(crate) fn poll(&mut self) -> Option<Result<BuildOutcome, BuildFailed>> {
         while let Ok(p) = self.progress.try_recv() {

@@ -209,6 +209,9 @@ impl<'a> Shell<'a> {
     }
 }
 
+/// Who asked for a restart's build, as the build status says.
+const RESTART: &str = "restart";
+
 /// The app eframe runs: the start-up build's screen until the modules are built and loaded,
 /// then the shell's frames.
 struct Window<'a> {
@@ -346,13 +349,27 @@ impl Window<'_> {
                 Ok(plan) => {
                     tracing::info!("building the modules and the shell for the restart");
                     self.restart_error = None;
+                    if let Some(control) = self.control.as_mut() {
+                        control.build_elsewhere_started(runtime, plan.modules(), RESTART);
+                    }
                     self.restarting = Some(Startup::spawn(plan, Arc::clone(&self.waker)));
                 }
                 Err(e) => self.restart_error = Some(e),
             }
         }
         if let Some(build) = &mut self.restarting {
-            match build.poll() {
+            let result = build.poll();
+            if let Some(control) = self.control.as_mut() {
+                match &result {
+                    None => {
+                        if let Some(progress) = build.latest() {
+                            control.build_elsewhere_progress(runtime, progress);
+                        }
+                    }
+                    Some(result) => control.build_elsewhere_ended(runtime, result),
+                }
+            }
+            match result {
                 None => {
                     egui::Window::new("Restarting").collapsible(false).resizable(false).show(ui.ctx(), |ui| {
                         ui.label("Building the modules and the shell; the editor keeps running until then.");

@@ -100,11 +100,22 @@ pub(crate) struct BuildFailed {
 }
 
 impl BuildPlan {
+    /// The modules the build is for.
+    pub(crate) fn modules(&self) -> Vec<String> {
+        self.job.modules.clone()
+    }
+
     /// [`BuildPlan::run`] for a host with no window: progress goes to stderr as
     /// `<what>: done/total (percent)`, at most every 5%, so logs stay readable.
     pub(crate) fn run_on_stderr(self, what: &str) -> Result<BuildOutcome, BuildFailed> {
+        self.run_reporting(what, |_| {})
+    }
+
+    /// [`BuildPlan::run_on_stderr`], also handing every progress step to `also`.
+    pub(crate) fn run_reporting(self, what: &str, mut also: impl FnMut(Progress)) -> Result<BuildOutcome, BuildFailed> {
         let mut shown = 0;
         self.run(|p| {
+            also(p);
             let percent = p.done * 100 / p.total.max(1);
             if percent >= shown + 5 || p.done == p.total {
                 shown = percent;

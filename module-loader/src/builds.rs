@@ -445,9 +445,28 @@ impl BuildService {
         self.running.is_some()
     }
 
-    /// Takes `outcome` as the last build, as if this service had run it (a start-up build
-    /// run before the service existed): its errors show until the next good build.
+    /// Shows a build the host runs on a thread of its own (a restart's, which builds the
+    /// shell too) in the status, as if this service ran it: who asked, and for what.
+    pub fn begin_elsewhere(&mut self, modules: Vec<String>, origin: &str) {
+        self.status.building = modules;
+        self.status.requested_by = vec![origin.to_owned()];
+        self.status.progress = None;
+    }
+
+    /// The progress of the build [`BuildService::begin_elsewhere`] shows.
+    pub fn progress_elsewhere(&mut self, progress: Progress) {
+        self.status.progress = Some((progress.done, progress.total));
+    }
+
+    /// Takes `outcome` as the last build, as if this service had run it (the start-up build,
+    /// run before the service existed, or one shown with [`BuildService::begin_elsewhere`]):
+    /// its errors show until the next good build.
     pub fn note_build(&mut self, outcome: BuildOutcome) {
+        if self.running.is_none() {
+            self.status.building.clear();
+            self.status.requested_by.clear();
+            self.status.progress = None;
+        }
         self.status.last = Some(outcome);
     }
 
