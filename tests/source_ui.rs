@@ -243,3 +243,37 @@ fn the_undo_history_and_the_cursor_outlive_the_editors_reload() {
     h.run();
     assert!(tabs(&h)["open"][0]["text"].as_str().is_some_and(|t| t.starts_with("// one\n")), "and redo did it again");
 }
+
+#[test]
+fn closing_the_window_with_unsaved_text_asks_first_and_saves_or_stays() {
+    let (sandbox, file) = source_sandbox();
+    let mut h = harness(&sandbox);
+    open_movement(&mut h);
+    type_text(&mut h, "// typed before closing\n");
+    // The window's × (or a `quit`): egui tells the app the root viewport is asked to close.
+    let close = |h: &mut Harness<'_, Runtime>| {
+        h.input_mut().viewports.entry(egui::ViewportId::ROOT).or_default().events.push(egui::ViewportEvent::Close);
+        h.step();
+    };
+    let sent = |h: &Harness<'_, Runtime>, command: &egui::ViewportCommand| {
+        h.output().viewport_output.get(&egui::ViewportId::ROOT).is_some_and(|v| v.commands.contains(command))
+    };
+
+    close(&mut h);
+    assert!(sent(&h, &egui::ViewportCommand::CancelClose), "the window stays open");
+    h.run();
+    assert!(h.query_by_label("Quit with unsaved changes?").is_some(), "and asks");
+    assert!(h.query_by_label_contains("Not saved: lib.rs").is_some(), "naming the file");
+    h.get_by_label("Cancel").click();
+    h.run();
+    assert!(h.query_by_label("Quit with unsaved changes?").is_none(), "Cancel keeps working");
+    assert!(tabs(&h)["open"][0]["text"].as_str().is_some_and(|t| t.starts_with("// typed before closing")));
+
+    close(&mut h);
+    h.run();
+    h.get_by_label("Save all and quit").click();
+    h.step();
+    assert!(sent(&h, &egui::ViewportCommand::Close), "then it quits");
+    let saved = std::fs::read_to_string(&file).expect("the file");
+    assert!(saved.starts_with("// typed before closing"), "with the text saved");
+}

@@ -70,6 +70,12 @@ pub trait Host {
     fn request_restart(&self) -> Result<(), String> {
         Err("this host cannot restart".to_owned())
     }
+    /// Whether the window is closing for a restart, which hands every module its saved state
+    /// back (so nothing unsaved is lost), rather than for good: a module that asks before the
+    /// window closes with unsaved work need not ask then.
+    fn restarting(&self) -> bool {
+        false
+    }
     /// Starts `work` on a thread of its own, named `name`, owned by the module this host
     /// handle was given to: the host asks it to stop and joins it when the module stops,
     /// before the module's `shutdown` (see [`crate::worker`]). Prefer this to

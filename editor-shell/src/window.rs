@@ -383,6 +383,8 @@ impl Window<'_> {
                     match crate::restart::preflight(runtime) {
                         Ok(()) => {
                             *self.shell.next = Next::Restart;
+                            // Every state is handed back: the editor need not ask about unsaved text.
+                            runtime.set_restarting();
                             ui.ctx().send_viewport_cmd(ViewportCommand::Close);
                         }
                         Err(message) => self.restart_error = Some(message),

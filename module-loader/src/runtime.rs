@@ -162,6 +162,8 @@ struct Shared {
     build: RefCell<BuildStatus>,
     /// A module asked for a restart (`Host::request_restart`); the host takes it.
     restart: Cell<bool>,
+    /// Set by the host when its window closes for a restart (see `Host::restarting`).
+    restarting: Cell<bool>,
     /// The shell's GPU and the resources kept across reloads, once the shell has one.
     gpu: RefCell<Option<Arc<GpuSource>>>,
     /// Problems each module found in its assets (`Host::report_problems`).
@@ -201,6 +203,7 @@ impl Runtime {
             seq: Cell::new(0),
             build: RefCell::new(BuildStatus::default()),
             restart: Cell::new(false),
+            restarting: Cell::new(false),
             gpu: RefCell::new(None),
             problems: RefCell::new(BTreeMap::new()),
             preopener,
@@ -448,6 +451,11 @@ impl Runtime {
     /// point. (The loader cannot restart a process; it only carries the request.)
     pub fn take_restart_request(&self) -> bool {
         self.shared.restart.replace(false)
+    }
+
+    /// Says the window is closing for a restart (modules read it with `Host::restarting`).
+    pub fn set_restarting(&self) {
+        self.shared.restarting.set(true);
     }
 
     /// Asks for a restart, as `Host::request_restart` does for a module.

@@ -128,6 +128,10 @@ impl Host for HostHandle {
         Ok(made.dir.display().to_string())
     }
 
+    fn restarting(&self) -> bool {
+        self.shared().is_ok_and(|s| s.restarting.get())
+    }
+
     fn request_restart(&self) -> Result<(), String> {
         self.shared()?.restart.set(true);
         tracing::info!("a restart was requested; it runs at the next safe point");

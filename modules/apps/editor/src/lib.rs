@@ -90,6 +90,19 @@ struct Editor {
     /// The module the inspector showed last frame, and its state's hash (see
     /// [`Editor::follow_state`]).
     inspected: Option<(String, Option<u64>)>,
+    /// Where closing the window with unsaved text stands (see [`Editor::guard_quit`]).
+    quit: Quit,
+}
+
+/// Closing the window while source tabs hold unsaved text: asked first, never lost silently.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Quit {
+    #[default]
+    Open,
+    /// The window was asked to close; the editor asks the user what happens to the text.
+    Asking,
+    /// The user chose to quit without saving: the next close goes through.
+    Anyway,
 }
 
 /// How often the inspector redraws a state that is changing. The window paints only when
@@ -112,6 +125,50 @@ impl Editor {
             ctx.request_repaint_after(FOLLOW);
         }
         self.inspected = now;
+    }
+
+    /// Keeps the window open when it is asked to close (the window's ×, `quit`) while source
+    /// tabs hold unsaved text, and asks: save them all and quit, quit without them, or stay.
+    /// A close for a restart goes through: the restart hands the text back.
+    fn guard_quit(&mut self, ctx: &egui::Context, host: &dyn Host, tabs: &mut source::Tabs) {
+        let unsaved: Vec<String> = tabs.open.iter().filter(|t| t.modified()).map(source::Tab::name).collect();
+        if ctx.input(|i| i.viewport().close_requested())
+            && !unsaved.is_empty()
+            && self.quit != Quit::Anyway
+            && !host.restarting()
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.quit = Quit::Asking;
+        }
+        if self.quit != Quit::Asking {
+            return;
+        }
+        if unsaved.is_empty() {
+            self.quit = Quit::Open;
+            return;
+        }
+        egui::Modal::new(egui::Id::new("editor_quit")).show(ctx, |ui| {
+            ui.heading("Quit with unsaved changes?");
+            ui.label(format!("Not saved: {}.", unsaved.join(", ")));
+            ui.horizontal(|ui| {
+                if ui.button("Save all and quit").clicked() {
+                    if tabs.save_all() {
+                        self.quit = Quit::Anyway;
+                        ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                    } else {
+                        // The source panel says why; the window stays.
+                        self.quit = Quit::Open;
+                    }
+                }
+                if ui.button("Quit without saving").clicked() {
+                    self.quit = Quit::Anyway;
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+                if ui.button("Cancel").clicked() {
+                    self.quit = Quit::Open;
+                }
+            });
+        });
     }
 
     fn reload(&mut self, host: &dyn Host, id: &str) {
@@ -225,6 +282,7 @@ impl Module for Editor {
             notice: None,
             new_module: new_module::NewModule::default(),
             inspected: None,
+            quit: Quit::Open,
         }
     }
 
@@ -285,6 +343,7 @@ impl Module for Editor {
             }
         }
         egui::Panel::top("editor_top").show(ui, |ui| self.top_bar(ui, host.as_ref(), &mut state, pressed.new_module));
+        self.guard_quit(ui.ctx(), host.as_ref(), &mut state.source);
         let build = host.build_status();
         let mut dock = std::mem::replace(&mut state.dock, DockState::new(Vec::new()));
         let mut viewer = Viewer {

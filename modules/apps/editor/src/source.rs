@@ -45,9 +45,13 @@ impl Tab {
         self.text != self.disk
     }
 
+    /// The file's name, as its tab shows it.
+    pub(crate) fn name(&self) -> String {
+        self.path.file_name().map_or_else(|| self.path.display().to_string(), |n| n.to_string_lossy().into())
+    }
+
     fn title(&self) -> String {
-        let name =
-            self.path.file_name().map_or_else(|| self.path.display().to_string(), |n| n.to_string_lossy().into());
+        let name = self.name();
         if self.modified() { format!("{name} ●") } else { name }
     }
 
@@ -195,6 +199,20 @@ impl Tabs {
             }
             Err(e) => Err(e),
         });
+    }
+
+    /// Saves every tab with unsaved text; whether all of them are saved now (a failure is the
+    /// notice, and that tab keeps its text).
+    pub(crate) fn save_all(&mut self) -> bool {
+        let active = self.active;
+        for at in 0..self.open.len() {
+            if self.open[at].modified() {
+                self.active = at;
+                self.save_active();
+            }
+        }
+        self.active = active;
+        self.open.iter().all(|t| !t.modified())
     }
 
     /// Looks at every open file on disk: a tab without unsaved text follows it; one with
