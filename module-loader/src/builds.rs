@@ -59,7 +59,8 @@ pub struct Job {
     note: Option<String>,
     shared: Shared,
     /// Whether the shared crates must be checked at all (a `Cargo.toml` or a module folder
-    /// changed, or the build is a start-up's or a restart's).
+    /// changed, a recorded command no longer applies, or the build is a start-up's or a
+    /// restart's).
     check_shared: bool,
     /// The libraries opened ahead once built (see [`Preopener`]).
     ahead: Vec<PathBuf>,
@@ -129,13 +130,16 @@ impl Builder {
             .filter_map(|s| Some((crate_of(s.library.as_deref()?)?, s.dir.join("Cargo.toml"))))
             .collect();
         let (fast, note) = if try_fast { self.fast_units(graph, modules, needs_cargo) } else { (None, None) };
+        // A manifest that changed since its command was recorded (`note`) may ask the shared
+        // crates for more, as any change only cargo handles may.
+        let check_shared = needs_cargo || !try_fast || note.is_some();
         Job {
             modules: modules.to_vec(),
             packages,
             fast,
             note,
             shared: Shared::Veto,
-            check_shared: needs_cargo || !try_fast,
+            check_shared,
             ahead,
             manifests,
             requested_by: Vec::new(),
