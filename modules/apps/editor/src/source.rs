@@ -10,7 +10,9 @@
 //! so unsaved text survives the editor's own reload; the undo history is egui's, in the shell's
 //! egui memory, which a reload does not touch.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use playground_api::egui;
@@ -38,6 +40,10 @@ pub(crate) struct Tab {
     /// The file's modification time and length when `disk` was read, to notice a change.
     #[serde(skip)]
     stamp: Option<(SystemTime, u64)>,
+    /// The line numbers as last laid out, under a digest of what they show (how many lines,
+    /// which are marked, the font): laying out 3000 numbers every frame cost 20 ms.
+    #[serde(skip)]
+    numbers: Option<(u64, Arc<egui::Galley>)>,
 }
 
 impl Tab {
@@ -173,8 +179,7 @@ impl Tabs {
         match read(path) {
             Ok((text, read_only)) => {
                 let stamp = stamp(path);
-                let tab =
-                    Tab { path: path.to_owned(), disk: text.clone(), text, read_only, changed_on_disk: false, stamp };
+                let tab = Tab { path: path.to_owned(), disk: text.clone(), text, read_only, stamp, ..Tab::default() };
                 self.open.push(tab);
                 self.active = self.open.len() - 1;
                 self.notice = None;
@@ -512,18 +517,32 @@ impl Panel<'_> {
         let lines = tab.text.split('\n').count();
         egui::ScrollArea::both().id_salt(("source_scroll", &tab.path)).auto_shrink(false).show(ui, |ui| {
             ui.horizontal_top(|ui| {
-                let mut numbers = egui::text::LayoutJob::default();
                 let font = egui::TextStyle::Monospace.resolve(ui.style());
-                for n in 1..=lines {
-                    let marked = diagnostics.iter().find(|d| d.line as usize == n);
-                    let colour = match marked {
-                        Some(d) if d.level.is_error() => ui.visuals().error_fg_color,
-                        Some(_) => ui.visuals().warn_fg_color,
-                        None => ui.visuals().weak_text_color(),
-                    };
-                    let text = if n == lines { format!("{n:>4}") } else { format!("{n:>4}\n") };
-                    numbers.append(&text, 0.0, egui::TextFormat::simple(font.clone(), colour));
+                let mut digest = DefaultHasher::new();
+                (lines, font.size.to_bits(), ui.visuals().dark_mode).hash(&mut digest);
+                for d in diagnostics {
+                    (d.line, d.level.is_error()).hash(&mut digest);
                 }
+                let digest = digest.finish();
+                let numbers = match &tab.numbers {
+                    Some((laid_out, galley)) if *laid_out == digest => Arc::clone(galley),
+                    _ => {
+                        let mut numbers = egui::text::LayoutJob::default();
+                        for n in 1..=lines {
+                            let marked = diagnostics.iter().find(|d| d.line as usize == n);
+                            let colour = match marked {
+                                Some(d) if d.level.is_error() => ui.visuals().error_fg_color,
+                                Some(_) => ui.visuals().warn_fg_color,
+                                None => ui.visuals().weak_text_color(),
+                            };
+                            let text = if n == lines { format!("{n:>4}") } else { format!("{n:>4}\n") };
+                            numbers.append(&text, 0.0, egui::TextFormat::simple(font.clone(), colour));
+                        }
+                        let galley = ui.fonts_mut(|f| f.layout_job(numbers));
+                        tab.numbers = Some((digest, Arc::clone(&galley)));
+                        galley
+                    }
+                };
                 ui.label(numbers);
                 let editable = tab.read_only.is_none();
                 ui.add(
