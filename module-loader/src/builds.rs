@@ -392,9 +392,6 @@ pub struct BuildService {
     status: BuildStatus,
     wake: Wake,
     next_ticket: u64,
-    /// Builds started, and how many of them took the rustc fast path.
-    pub builds: u32,
-    pub fast_builds: u32,
 }
 
 impl BuildService {
@@ -406,8 +403,6 @@ impl BuildService {
             status: BuildStatus::default(),
             wake,
             next_ticket: 0,
-            builds: 0,
-            fast_builds: 0,
         }
     }
 
@@ -442,11 +437,6 @@ impl BuildService {
     /// Whether a build is running or waiting.
     pub fn busy(&self) -> bool {
         self.running.is_some() || !self.queue.is_empty()
-    }
-
-    /// Whether a build is running now.
-    pub fn running(&self) -> bool {
-        self.running.is_some()
     }
 
     /// Shows a build the host runs on a thread of its own (a restart's, which builds the
@@ -559,10 +549,6 @@ impl BuildService {
         };
         let mut job = self.builder.plan(&graph, &modules, true, needs_cargo);
         job.requested_by.clone_from(&requested_by);
-        if job.fast.is_some() {
-            self.fast_builds += 1;
-        }
-        self.builds += 1;
         let (outcome_tx, outcome) = channel();
         let (progress_tx, progress) = channel();
         let builder = Arc::clone(&self.builder);
