@@ -188,6 +188,15 @@ fn a_diagnostic_is_marked_listed_and_a_click_puts_the_cursor_on_it() {
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::I);
     h.run();
     h.snapshot_options("source_panel_with_an_error", &egui_kittest::SnapshotOptions::new().output_path("snapshots"));
+
+    // The marked line, hovered, says why.
+    assert!(h.query_by_label("expected `;`").is_none(), "no tooltip yet");
+    let field = h.get_by_role(egui::accesskit::Role::MultilineTextInput).rect();
+    let font = h.ctx.global_style().text_styles[&egui::TextStyle::Monospace].clone();
+    let row = h.ctx.fonts_mut(|f| f.row_height(&font));
+    h.hover_at(egui::pos2(field.left() + 40.0, field.top() + 2.5 * row));
+    h.run();
+    assert!(h.query_by_label("expected `;`").is_some(), "hovering line 3 shows its error");
 }
 
 #[test]

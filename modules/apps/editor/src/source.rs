@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use playground_api::egui;
+use playground_api::egui::text::ByteIndex;
 use playground_api::egui_extras::syntax_highlighting::{CodeTheme, highlight};
 use playground_api::host::{BuildStatus, Diagnostic};
 use playground_api::serde::{Deserialize, Serialize};
@@ -509,8 +510,17 @@ impl Panel<'_> {
     fn editor(ui: &mut egui::Ui, tab: &mut Tab, diagnostics: &[&Diagnostic], id: egui::Id) {
         let language = tab.language();
         let theme = CodeTheme::from_memory(ui.ctx(), ui.style());
+        // The marked lines, underlined in their diagnostic's colour.
+        let marks: Vec<(usize, egui::Color32)> = diagnostics
+            .iter()
+            .map(|d| {
+                let colour = if d.level.is_error() { ui.visuals().error_fg_color } else { ui.visuals().warn_fg_color };
+                (d.line as usize, colour)
+            })
+            .collect();
         let mut layouter = |ui: &egui::Ui, text: &dyn egui::TextBuffer, wrap_width: f32| {
             let mut job = highlight(ui.ctx(), ui.style(), &theme, text.as_str(), language);
+            underline(&mut job, &marks);
             job.wrap.max_width = wrap_width;
             ui.fonts_mut(|f| f.layout_job(job))
         };
@@ -545,16 +555,69 @@ impl Panel<'_> {
                 };
                 ui.label(numbers);
                 let editable = tab.read_only.is_none();
-                ui.add(
-                    egui::TextEdit::multiline(&mut tab.text)
-                        .id(id)
-                        .code_editor()
-                        .interactive(editable)
-                        .desired_width(f32::INFINITY)
-                        .desired_rows(lines.max(20))
-                        .layouter(&mut layouter),
-                );
+                let output = egui::TextEdit::multiline(&mut tab.text)
+                    .id(id)
+                    .code_editor()
+                    .interactive(editable)
+                    .desired_width(f32::INFINITY)
+                    .desired_rows(lines.max(20))
+                    .layouter(&mut layouter)
+                    .show(ui);
+                // Hovering a marked line shows its diagnostics' messages.
+                let hovered_line = output.response.hover_pos().map(|pos| {
+                    let cursor = output.galley.cursor_from_pos(pos - output.galley_pos);
+                    tab.text.chars().take(cursor.index.0).filter(|c| *c == '\n').count() + 1
+                });
+                let messages: Vec<&str> = diagnostics
+                    .iter()
+                    .filter(|d| hovered_line == Some(d.line as usize))
+                    .map(|d| d.message.as_str())
+                    .collect();
+                if !messages.is_empty() {
+                    output.response.response.on_hover_text(messages.join("\n"));
+                }
             });
         });
     }
+}
+
+/// Underlines the text of each line in `marks` (1-based line, colour), splitting the
+/// highlighter's sections at the line's ends so only that line is marked.
+fn underline(job: &mut egui::text::LayoutJob, marks: &[(usize, egui::Color32)]) {
+    if marks.is_empty() {
+        return;
+    }
+    // Each marked line's byte range, found in one pass over the text.
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    let ends = job.text.char_indices().filter(|(_, c)| *c == '\n').map(|(at, _)| at);
+    for (line, at) in (1..).zip(ends.chain([job.text.len()])) {
+        if let Some((_, colour)) = marks.iter().find(|(marked, _)| *marked == line) {
+            ranges.push((start, at, *colour));
+        }
+        start = at + 1;
+    }
+    let mut sections = Vec::with_capacity(job.sections.len() + 2 * ranges.len());
+    for section in std::mem::take(&mut job.sections) {
+        let (from, to) = (section.byte_range.start.0, section.byte_range.end.0);
+        let mut cuts = vec![from];
+        for (a, b, _) in &ranges {
+            for cut in [*a, *b] {
+                if from < cut && cut < to {
+                    cuts.push(cut);
+                }
+            }
+        }
+        cuts.sort_unstable();
+        cuts.push(to);
+        for pair in cuts.windows(2) {
+            let mut piece = section.clone();
+            piece.byte_range = ByteIndex(pair[0])..ByteIndex(pair[1]);
+            if let Some((_, _, colour)) = ranges.iter().find(|(a, b, _)| *a <= pair[0] && pair[1] <= *b && a < b) {
+                piece.format.underline = egui::Stroke::new(1.5, *colour);
+            }
+            sections.push(piece);
+        }
+    }
+    job.sections = sections;
 }
