@@ -19,7 +19,7 @@ mod panes;
 mod source;
 
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use playground_api::egui;
 use playground_api::egui_dock::{DockArea, DockState, Style, TabViewer};
@@ -92,7 +92,14 @@ struct Editor {
     inspected: Option<(String, Option<u64>)>,
     /// Where closing the window with unsaved text stands (see [`Editor::guard_quit`]).
     quit: Quit,
+    /// The selected module's files as the source panel lists them, and when they were
+    /// listed (see [`Editor::module_files`]).
+    files: Option<(String, Instant, Vec<std::path::PathBuf>)>,
 }
+
+/// How long the source panel's list of a module's files is reused before the folder is read
+/// again: a new file shows within it, and a frame does not walk the folder.
+const FILES_FRESH: Duration = Duration::from_secs(1);
 
 /// Closing the window while source tabs hold unsaved text: asked first, never lost silently.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -169,6 +176,20 @@ impl Editor {
                 }
             });
         });
+    }
+
+    /// The files of module `selected` under `root`, listed again when the selection changed
+    /// or [`FILES_FRESH`] has passed.
+    fn module_files(&mut self, root: Option<&std::path::Path>, selected: Option<&str>) -> Vec<std::path::PathBuf> {
+        let (Some(root), Some(id)) = (root, selected) else { return Vec::new() };
+        match &self.files {
+            Some((listed, at, files)) if listed == id && at.elapsed() < FILES_FRESH => files.clone(),
+            _ => {
+                let files = source::module_files(root, id);
+                self.files = Some((id.to_owned(), Instant::now(), files.clone()));
+                files
+            }
+        }
     }
 
     fn reload(&mut self, host: &dyn Host, id: &str) {
@@ -283,6 +304,7 @@ impl Module for Editor {
             new_module: new_module::NewModule::default(),
             inspected: None,
             quit: Quit::Open,
+            files: None,
         }
     }
 
@@ -436,10 +458,7 @@ impl TabViewer for Viewer<'_> {
             Pane::Log => show_panel(ui, self.host, LOG_PANEL),
             Pane::Source => {
                 let root = self.host.modules_root();
-                let files = match (&root, &state.selected) {
-                    (Some(root), Some(id)) => source::module_files(root, id),
-                    _ => Vec::new(),
-                };
+                let files = self.editor.module_files(root.as_deref(), state.selected.as_deref());
                 let panel =
                     source::Panel { tabs: &mut state.source, files: &files, root: root.as_deref(), build: self.build };
                 panel.show(ui);
