@@ -387,6 +387,8 @@ impl Panel<'_> {
         if tabs.finding {
             Self::find_bar(ui, &mut tabs.finding, &mut tabs.find, find_asked, &tab.text, editor_id);
         }
+        // A clicked diagnostic: the cursor goes there, and the view follows it.
+        let mut jumped = None;
         if !diagnostics.is_empty() {
             let mut jump = None;
             egui::Panel::bottom("source_diagnostics").resizable(true).default_size(90.0).show(ui, |ui| {
@@ -407,9 +409,10 @@ impl Panel<'_> {
                 state.cursor.set_char_range(Some(egui::text::CCursorRange::one(at)));
                 egui::TextEdit::store_state(ui.ctx(), editor_id, state);
                 ui.memory_mut(|m| m.request_focus(editor_id));
+                jumped = Some(at);
             }
         }
-        Self::editor(ui, tab, &diagnostics, editor_id);
+        Self::editor(ui, tab, &diagnostics, editor_id, jumped);
     }
 
     /// Looks for `find` in `text`: Enter selects the next match after the cursor (around
@@ -507,7 +510,13 @@ impl Panel<'_> {
     }
 
     /// Line numbers (a diagnostic's line marked) beside the highlighted text.
-    fn editor(ui: &mut egui::Ui, tab: &mut Tab, diagnostics: &[&Diagnostic], id: egui::Id) {
+    fn editor(
+        ui: &mut egui::Ui,
+        tab: &mut Tab,
+        diagnostics: &[&Diagnostic],
+        id: egui::Id,
+        jumped: Option<egui::text::CCursor>,
+    ) {
         let language = tab.language();
         let theme = CodeTheme::from_memory(ui.ctx(), ui.style());
         // The marked lines, underlined in their diagnostic's colour.
@@ -518,10 +527,12 @@ impl Panel<'_> {
                 (d.line as usize, colour)
             })
             .collect();
-        let mut layouter = |ui: &egui::Ui, text: &dyn egui::TextBuffer, wrap_width: f32| {
+        // Code does not wrap (the pane scrolls sideways): a wrapped line would take rows the
+        // line numbers beside it do not have.
+        let mut layouter = |ui: &egui::Ui, text: &dyn egui::TextBuffer, _wrap_width: f32| {
             let mut job = highlight(ui.ctx(), ui.style(), &theme, text.as_str(), language);
             underline(&mut job, &marks);
-            job.wrap.max_width = wrap_width;
+            job.wrap.max_width = f32::INFINITY;
             ui.fonts_mut(|f| f.layout_job(job))
         };
         let lines = tab.text.split('\n').count();
@@ -563,6 +574,10 @@ impl Panel<'_> {
                     .desired_rows(lines.max(20))
                     .layouter(&mut layouter)
                     .show(ui);
+                if let Some(at) = jumped {
+                    let place = output.galley.pos_from_cursor(at).translate(output.galley_pos.to_vec2());
+                    ui.scroll_to_rect(place, Some(egui::Align::Center));
+                }
                 // Hovering a marked line shows its diagnostics' messages.
                 let hovered_line = output.response.hover_pos().map(|pos| {
                     let cursor = output.galley.cursor_from_pos(pos - output.galley_pos);
