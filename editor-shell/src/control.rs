@@ -23,7 +23,7 @@ use crate::inbox::{Answer, Controller, Inbox, Json, Message, Op, Reply};
 use crate::lines::{self, Line, parse_line};
 use crate::mcp;
 use crate::ops::Dispatcher;
-use crate::workspace::{BuildFailed, Paths, print};
+use crate::workspace::{BuildFailed, BuildPlan, Paths, print};
 
 /// Where an answer goes: a line on stdout, or a controller's own reply.
 enum ReplyTo {
@@ -158,6 +158,25 @@ fn restart_needed(reason: &str) -> serde_json::Value {
         "kind": "restart_needed",
         "message": format!("{reason}: send `restart` to rebuild the shell; every module's state is kept"),
     })
+}
+
+/// A build started, for `requested_by`.
+fn build_started(modules: &[String], requested_by: &[String]) -> serde_json::Value {
+    serde_json::json!({ "kind": "build_started", "modules": modules, "requested_by": requested_by })
+}
+
+/// A build ended.
+fn built(outcome: &BuildOutcome) -> serde_json::Value {
+    serde_json::json!({ "kind": "built", "outcome": outcome })
+}
+
+/// Whether `id`'s library (or, for a contract, a dependent's) is older than its sources.
+fn sources_changed(graph: &module_loader::Graph, id: &str) -> bool {
+    graph
+        .reload_set(&[id.to_owned()])
+        .iter()
+        .filter_map(|m| graph.get(m).and_then(|s| s.library.as_deref()))
+        .any(builds::sources_changed)
 }
 
 /// Who asked for a reload the editor queued (`Host::request_reload`, its Reload buttons) of a
@@ -347,7 +366,12 @@ impl Control {
         let mut changed = false;
         // A Reload the editor asked for, of a module whose sources changed since its library
         // was built, is a build first (whose reload covers it).
-        let stale = runtime.take_queued_if(|id| self.sources_changed(runtime, id));
+        // The graph is resolved once, and only when a reload is queued.
+        let mut graph = None;
+        let stale = runtime.take_queued_if(|id| {
+            let graph = graph.get_or_insert_with(|| runtime.resolve().ok());
+            graph.as_ref().is_some_and(|graph| sources_changed(graph, id))
+        });
         if !stale.is_empty() {
             if let Some(live) = self.live.as_mut() {
                 live.built_elsewhere(&stale);
@@ -380,24 +404,12 @@ impl Control {
         changed
     }
 
-    /// Whether `id`'s library (or, for a contract, a dependent's) is older than its sources.
-    fn sources_changed(&self, runtime: &Runtime, id: &str) -> bool {
-        let Ok(graph) = runtime.resolve() else { return false };
-        graph
-            .reload_set(&[id.to_owned()])
-            .iter()
-            .filter_map(|m| graph.get(m).and_then(|s| s.library.clone()))
-            .any(|library| builds::sources_changed(&library))
-    }
-
     /// Says a build event on the line protocol (or in the log), and finishes a build that
     /// ended: reloads what it built and answers everyone who asked for it.
     fn build_event(&mut self, runtime: &Runtime, event: BuildEvent) {
         let (tickets, modules, finished) = match event {
             BuildEvent::Started { modules, requested_by } => {
-                self.say(
-                    &serde_json::json!({ "kind": "build_started", "modules": modules, "requested_by": requested_by }),
-                );
+                self.say(&build_started(&modules, &requested_by));
                 return;
             }
             BuildEvent::Finished { tickets, modules, finished } => (tickets, modules, finished),
@@ -409,7 +421,7 @@ impl Control {
                 None
             }
             Finished::Built(outcome) => {
-                self.say(&serde_json::json!({ "kind": "built", "outcome": outcome }));
+                self.say(&built(outcome));
                 if outcome.success {
                     let build_us = (outcome.duration_ms * 1000.0) as u64;
                     let record = runtime.reload_set(&modules, build_us).map_err(|e| e.to_string());
@@ -467,16 +479,20 @@ impl Control {
         runtime.set_build_status(self.builds.status().clone());
     }
 
-    /// A build the host runs on its own thread (a restart's) starts: the status, the editor's
-    /// top bar and the line protocol show it as they show the build service's.
-    pub(crate) fn build_elsewhere_started(&mut self, runtime: &Runtime, modules: Vec<String>, origin: &str) {
-        self.say(&serde_json::json!({ "kind": "build_started", "modules": modules, "requested_by": [origin] }));
-        self.builds.begin_elsewhere(modules, origin);
+    /// A build the host runs on its own thread (a restart's `plan`) starts: the status, the
+    /// editor's top bar and the line protocol show it as they show the build service's.
+    pub(crate) fn build_elsewhere_started(&mut self, runtime: &Runtime, plan: &BuildPlan) {
+        let (modules, requested_by) = (plan.modules(), plan.requested_by());
+        self.say(&build_started(&modules, &requested_by));
+        self.builds.begin_elsewhere(modules, requested_by);
         runtime.set_build_status(self.builds.status().clone());
     }
 
     /// The progress of the build [`Control::build_elsewhere_started`] announced.
     pub(crate) fn build_elsewhere_progress(&mut self, runtime: &Runtime, progress: Progress) {
+        if self.builds.status().progress == Some((progress.done, progress.total)) {
+            return;
+        }
         self.builds.progress_elsewhere(progress);
         runtime.set_build_status(self.builds.status().clone());
     }
@@ -487,7 +503,7 @@ impl Control {
             Ok(outcome) => outcome,
             Err(failed) => &failed.outcome,
         };
-        self.say(&serde_json::json!({ "kind": "built", "outcome": outcome }));
+        self.say(&built(outcome));
         self.note_build(runtime, outcome.clone());
     }
 

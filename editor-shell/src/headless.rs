@@ -129,7 +129,7 @@ fn start_restart_build(runtime: &Runtime, paths: &Paths, control: &mut Control, 
         Err(message) => return restart_failed(control, &message),
     };
     tracing::info!("building the modules and the shell for the restart; the modules keep running");
-    control.build_elsewhere_started(runtime, plan.modules(), "restart");
+    control.build_elsewhere_started(runtime, &plan);
     let (done, outcome) = mpsc::channel();
     let (step, progress) = mpsc::channel();
     std::thread::spawn(move || {

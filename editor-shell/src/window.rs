@@ -209,9 +209,6 @@ impl<'a> Shell<'a> {
     }
 }
 
-/// Who asked for a restart's build, as the build status says.
-const RESTART: &str = "restart";
-
 /// The app eframe runs: the start-up build's screen until the modules are built and loaded,
 /// then the shell's frames.
 struct Window<'a> {
@@ -350,7 +347,7 @@ impl Window<'_> {
                     tracing::info!("building the modules and the shell for the restart");
                     self.restart_error = None;
                     if let Some(control) = self.control.as_mut() {
-                        control.build_elsewhere_started(runtime, plan.modules(), RESTART);
+                        control.build_elsewhere_started(runtime, &plan);
                     }
                     self.restarting = Some(Startup::spawn(plan, Arc::clone(&self.waker)));
                 }

@@ -105,6 +105,11 @@ impl BuildPlan {
         self.job.modules.clone()
     }
 
+    /// Who asked for it ("start-up", "restart").
+    pub(crate) fn requested_by(&self) -> Vec<String> {
+        self.job.requested_by.clone()
+    }
+
     /// [`BuildPlan::run`] for a host with no window: progress goes to stderr as
     /// `<what>: done/total (percent)`, at most every 5%, so logs stay readable.
     pub(crate) fn run_on_stderr(self, what: &str) -> Result<BuildOutcome, BuildFailed> {

@@ -127,7 +127,7 @@ impl Builder {
         let manifests = graph
             .sources()
             .filter(|s| packages.contains(&s.package))
-            .filter_map(|s| Some((crate_of(s.library.as_deref()?)?, s.dir.join("Cargo.toml"))))
+            .filter_map(|s| Some((commands::crate_of(s.library.as_deref()?)?, s.dir.join("Cargo.toml"))))
             .collect();
         let (fast, note) = if try_fast { self.fast_units(graph, modules, needs_cargo) } else { (None, None) };
         // A manifest that changed since its command was recorded (`note`) may ask the shared
@@ -234,9 +234,7 @@ impl Builder {
         let mut outcome = fast.unwrap_or_else(|| self.cargo(&job, &mut on_progress));
         outcome.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         outcome.requested_by = job.requested_by;
-        if outcome.note.is_none() {
-            outcome.note = job.note;
-        }
+        outcome.note = job.note;
         if outcome.success
             && let Some(preopener) = preopener
         {
@@ -334,11 +332,6 @@ fn digest(file: &Path) -> String {
         Err(_) => return "missing".to_owned(),
     }
     format!("{:016x}", hasher.finish())
-}
-
-/// The crate name (as rustc spells it) of the library at `library` (`lib<crate>.so`).
-fn crate_of(library: &Path) -> Option<String> {
-    library.file_stem()?.to_str()?.strip_prefix("lib").map(str::to_owned)
 }
 
 /// Whether the sources a library was built from changed since it was built: a file cargo's
@@ -441,9 +434,9 @@ impl BuildService {
 
     /// Shows a build the host runs on a thread of its own (a restart's, which builds the
     /// shell too) in the status, as if this service ran it: who asked, and for what.
-    pub fn begin_elsewhere(&mut self, modules: Vec<String>, origin: &str) {
+    pub fn begin_elsewhere(&mut self, modules: Vec<String>, requested_by: Vec<String>) {
         self.status.building = modules;
-        self.status.requested_by = vec![origin.to_owned()];
+        self.status.requested_by = requested_by;
         self.status.progress = None;
     }
 

@@ -119,6 +119,11 @@ pub fn hack_changes(diff: &str) -> Vec<String> {
         .collect()
 }
 
+/// The crate name (as rustc spells it) of the library at `library` (`lib<crate>.so`).
+pub fn crate_of(library: &std::path::Path) -> Option<String> {
+    library.file_stem()?.to_str()?.strip_prefix("lib").map(str::to_owned)
+}
+
 /// One module the fast path rebuilds: its crate name, recorded command and library.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FastUnit {
@@ -148,12 +153,8 @@ pub fn fast_path(
                 .library
                 .clone()
                 .ok_or_else(|| format!("`{id}` is a contract: its dependents rebuild with it"))?;
-            let krate = library
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .and_then(|s| s.strip_prefix("lib"))
-                .ok_or_else(|| format!("`{id}`: {} is not a library name", library.display()))?
-                .to_owned();
+            let krate =
+                crate_of(&library).ok_or_else(|| format!("`{id}`: {} is not a library name", library.display()))?;
             let command =
                 known.get(&krate).ok_or_else(|| format!("no rustc command of `{krate}` was recorded yet"))?.clone();
             Ok(FastUnit { krate, command, library })

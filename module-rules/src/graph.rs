@@ -185,12 +185,6 @@ impl Graph {
             .map(|source| source.package.clone())
             .collect()
     }
-
-    /// The packages of every module with a library, in load order: what a start-up build
-    /// covers.
-    pub fn all_packages(&self) -> Vec<String> {
-        self.sources().filter(|s| s.library.is_some()).map(|s| s.package.clone()).collect()
-    }
 }
 
 /// Refuses a module whose `Cargo.toml` depends on another hot module's crate: it would link
