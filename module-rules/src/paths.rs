@@ -172,8 +172,11 @@ fn classify_module(parts: &[&str]) -> PathClass {
         _ => match parts.last().copied() {
             Some("Cargo.toml") if parts.len() == 3 => Edit::CargoToml,
             Some("module.toml") if parts.len() == 3 => Edit::Manifest,
-            Some(file) if file.ends_with(".rs") => Edit::Source,
-            // Some other TOML file inside the crate (a test's data): cargo decides.
+            // The crate's own sources: its recorded rustc command rebuilds them.
+            Some(file) if file.ends_with(".rs") && parts.get(2) == Some(&"src") => Edit::Source,
+            // Anything else in the module's folder (a build script, a library crate of the
+            // module's own such as the editor's `source-text`, a test's data): only cargo
+            // knows what it feeds, so cargo decides.
             _ => Edit::CargoToml,
         },
     };
@@ -212,6 +215,10 @@ mod tests {
         check("modules/plugins/movement", "module plugins/movement (Folder)");
         check("modules/systems/ecs/src/lib.rs", "module systems/ecs (Source)");
         check("modules/apps/editor/src/graph.rs", "module apps/editor (Source)");
+        // Not the crate's own sources: its recorded command would not see them.
+        check("modules/apps/editor/build.rs", "module apps/editor (CargoToml)");
+        check("modules/apps/editor/source-text/src/lib.rs", "module apps/editor (CargoToml)");
+        check("modules/apps/editor/source-text/Cargo.toml", "module apps/editor (CargoToml)");
     }
 
     #[test]

@@ -10,14 +10,11 @@
 //! so unsaved text survives the editor's own reload; the undo history is egui's, in the shell's
 //! egui memory, which a reload does not touch.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use playground_api::egui;
-use playground_api::egui::text::ByteIndex;
-use playground_api::egui_extras::syntax_highlighting::{CodeTheme, highlight};
+use playground_api::egui_extras::syntax_highlighting::CodeTheme;
 use playground_api::host::{BuildStatus, Diagnostic};
 use playground_api::serde::{Deserialize, Serialize};
 
@@ -25,7 +22,7 @@ use playground_api::serde::{Deserialize, Serialize};
 const EDITABLE_BYTES: u64 = 2 << 20;
 
 /// One open file, as the editor's saved state keeps it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(crate = "playground_api::serde", default)]
 pub(crate) struct Tab {
     pub(crate) path: PathBuf,
@@ -41,10 +38,10 @@ pub(crate) struct Tab {
     /// The file's modification time and length when `disk` was read, to notice a change.
     #[serde(skip)]
     stamp: Option<(SystemTime, u64)>,
-    /// The line numbers as last laid out, under a digest of what they show (how many lines,
-    /// which are marked, the font): laying out 3000 numbers every frame cost 20 ms.
+    /// The text and its line numbers highlighted and laid out line by line, so a keystroke
+    /// redoes only its lines and a frame without one redoes nothing.
     #[serde(skip)]
-    numbers: Option<(u64, Arc<egui::Galley>)>,
+    highlighted: source_text::Highlighted,
 }
 
 impl Tab {
@@ -72,7 +69,7 @@ impl Tab {
 }
 
 /// The open tabs, what the editor saves of them.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(crate = "playground_api::serde", default)]
 pub(crate) struct Tabs {
     pub(crate) open: Vec<Tab>,
@@ -527,46 +524,23 @@ impl Panel<'_> {
                 (d.line as usize, colour)
             })
             .collect();
-        // Code does not wrap (the pane scrolls sideways): a wrapped line would take rows the
-        // line numbers beside it do not have.
-        let mut layouter = |ui: &egui::Ui, text: &dyn egui::TextBuffer, _wrap_width: f32| {
-            let mut job = highlight(ui.ctx(), ui.style(), &theme, text.as_str(), language);
-            underline(&mut job, &marks);
-            job.wrap.max_width = f32::INFINITY;
-            ui.fonts_mut(|f| f.layout_job(job))
-        };
-        let lines = tab.text.split('\n').count();
-        egui::ScrollArea::both().id_salt(("source_scroll", &tab.path)).auto_shrink(false).show(ui, |ui| {
+        let plain = ui.visuals().weak_text_color();
+        let Tab { text, highlighted, read_only, path, .. } = tab;
+        egui::ScrollArea::both().id_salt(("source_scroll", &*path)).auto_shrink(false).show(ui, |ui| {
             ui.horizontal_top(|ui| {
-                let font = egui::TextStyle::Monospace.resolve(ui.style());
-                let mut digest = DefaultHasher::new();
-                (lines, font.size.to_bits(), ui.visuals().dark_mode).hash(&mut digest);
-                for d in diagnostics {
-                    (d.line, d.level.is_error()).hash(&mut digest);
-                }
-                let digest = digest.finish();
-                let numbers = match &tab.numbers {
-                    Some((laid_out, galley)) if *laid_out == digest => Arc::clone(galley),
-                    _ => {
-                        let mut numbers = egui::text::LayoutJob::default();
-                        for n in 1..=lines {
-                            let marked = diagnostics.iter().find(|d| d.line as usize == n);
-                            let colour = match marked {
-                                Some(d) if d.level.is_error() => ui.visuals().error_fg_color,
-                                Some(_) => ui.visuals().warn_fg_color,
-                                None => ui.visuals().weak_text_color(),
-                            };
-                            let text = if n == lines { format!("{n:>4}") } else { format!("{n:>4}\n") };
-                            numbers.append(&text, 0.0, egui::TextFormat::simple(font.clone(), colour));
-                        }
-                        let galley = ui.fonts_mut(|f| f.layout_job(numbers));
-                        tab.numbers = Some((digest, Arc::clone(&galley)));
-                        galley
-                    }
-                };
+                let style = source_text::Style { ctx: ui.ctx(), style: ui.style(), theme: &theme, language };
+                let numbers = highlighted.numbers(&style, text, &marks, plain);
+                let lines = numbers.rows.len();
                 ui.label(numbers);
-                let editable = tab.read_only.is_none();
-                let output = egui::TextEdit::multiline(&mut tab.text)
+                // Code does not wrap (the pane scrolls sideways): a wrapped line would take
+                // rows the line numbers beside it do not have. The layout is made for the
+                // text the field shows, which after a keystroke is not yet `text` outside it.
+                let mut layouter = |ui: &egui::Ui, shown: &dyn egui::TextBuffer, _wrap_width: f32| {
+                    let style = source_text::Style { ctx: ui.ctx(), style: ui.style(), theme: &theme, language };
+                    highlighted.text(&style, shown.as_str(), &marks)
+                };
+                let editable = read_only.is_none();
+                let output = egui::TextEdit::multiline(text)
                     .id(id)
                     .code_editor()
                     .interactive(editable)
@@ -581,7 +555,7 @@ impl Panel<'_> {
                 // Hovering a marked line shows its diagnostics' messages.
                 let hovered_line = output.response.hover_pos().map(|pos| {
                     let cursor = output.galley.cursor_from_pos(pos - output.galley_pos);
-                    tab.text.chars().take(cursor.index.0).filter(|c| *c == '\n').count() + 1
+                    text.chars().take(cursor.index.0).filter(|c| *c == '\n').count() + 1
                 });
                 let messages: Vec<&str> = diagnostics
                     .iter()
@@ -594,45 +568,4 @@ impl Panel<'_> {
             });
         });
     }
-}
-
-/// Underlines the text of each line in `marks` (1-based line, colour), splitting the
-/// highlighter's sections at the line's ends so only that line is marked.
-fn underline(job: &mut egui::text::LayoutJob, marks: &[(usize, egui::Color32)]) {
-    if marks.is_empty() {
-        return;
-    }
-    // Each marked line's byte range, found in one pass over the text.
-    let mut ranges = Vec::new();
-    let mut start = 0;
-    let ends = job.text.char_indices().filter(|(_, c)| *c == '\n').map(|(at, _)| at);
-    for (line, at) in (1..).zip(ends.chain([job.text.len()])) {
-        if let Some((_, colour)) = marks.iter().find(|(marked, _)| *marked == line) {
-            ranges.push((start, at, *colour));
-        }
-        start = at + 1;
-    }
-    let mut sections = Vec::with_capacity(job.sections.len() + 2 * ranges.len());
-    for section in std::mem::take(&mut job.sections) {
-        let (from, to) = (section.byte_range.start.0, section.byte_range.end.0);
-        let mut cuts = vec![from];
-        for (a, b, _) in &ranges {
-            for cut in [*a, *b] {
-                if from < cut && cut < to {
-                    cuts.push(cut);
-                }
-            }
-        }
-        cuts.sort_unstable();
-        cuts.push(to);
-        for pair in cuts.windows(2) {
-            let mut piece = section.clone();
-            piece.byte_range = ByteIndex(pair[0])..ByteIndex(pair[1]);
-            if let Some((_, _, colour)) = ranges.iter().find(|(a, b, _)| *a <= pair[0] && pair[1] <= *b && a < b) {
-                piece.format.underline = egui::Stroke::new(1.5, *colour);
-            }
-            sections.push(piece);
-        }
-    }
-    job.sections = sections;
 }
