@@ -83,11 +83,11 @@ fn a_file_is_opened_typed_into_saved_with_ctrl_s_and_unsaved_text_survives_the_e
     assert_eq!(tabs(&h)["open"].as_array().map(Vec::len), Some(1), "{}", tabs(&h));
 
     type_text(&mut h, "// typed in the editor\n");
-    assert!(h.query_by_label_contains("lib.rs ●").is_some(), "the tab says it has unsaved text");
+    assert!(h.query_by_label_contains("lib.rs •").is_some(), "the tab says it has unsaved text");
     save(&mut h);
     let on_disk = std::fs::read_to_string(&file).expect("the file");
     assert!(on_disk.starts_with("// typed in the editor\n"), "saved: {}", &on_disk[..60]);
-    assert!(h.query_by_label_contains("lib.rs ●").is_none(), "nothing unsaved now");
+    assert!(h.query_by_label_contains("lib.rs •").is_none(), "nothing unsaved now");
     assert!(h.query_by_label_contains("live edit builds and reloads it").is_some());
 
     // More text, not saved; then the editor reloads itself: the text is still there.
@@ -97,8 +97,23 @@ fn a_file_is_opened_typed_into_saved_with_ctrl_s_and_unsaved_text_survives_the_e
     h.run();
     let tab = &tabs(&h)["open"][0];
     assert!(tab["text"].as_str().is_some_and(|t| t.starts_with("// not saved yet\n// typed")), "{tab}");
-    assert!(h.query_by_label_contains("lib.rs ●").is_some(), "still marked unsaved after the reload");
+    assert!(h.query_by_label_contains("lib.rs •").is_some(), "still marked unsaved after the reload");
     assert_eq!(std::fs::read_to_string(&file).expect("the file"), on_disk, "and not written");
+}
+
+#[test]
+fn a_key_typed_in_the_same_frame_as_ctrl_s_is_saved_with_the_rest() {
+    let (sandbox, file) = source_sandbox();
+    let mut h = harness(&sandbox);
+    open_movement(&mut h);
+    type_text(&mut h, "// one\n");
+    // The text and Ctrl+S arrive together, as from a fast typist or a slow frame.
+    h.event(egui::Event::Text("// two\n".to_owned()));
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    let on_disk = std::fs::read_to_string(&file).expect("the file");
+    assert!(on_disk.starts_with("// one\n// two\n"), "saved: {}", &on_disk[..40]);
+    assert!(h.query_by_label_contains("lib.rs •").is_none(), "nothing unsaved");
 }
 
 #[test]

@@ -322,6 +322,17 @@ impl Module for Editor {
                 self.state.selected = codec::decode::<Option<String>>(args)?;
                 codec::encode(&self.state.selected)
             }
+            // Shows a module's file in the source panel with the cursor at a line and column
+            // (an assistant pointing the user at a place): `{"file": "apps/editor/src/lib.rs",
+            // "line": 3, "column": 5}`. Answers the module the file belongs to, now selected.
+            "open" => {
+                let at = codec::decode::<source::OpenAt>(args)?;
+                let root = self.host.as_ref().and_then(|h| h.modules_root()).ok_or("no modules folder to open from")?;
+                let module = self.state.source.open_at(&root, &at)?;
+                self.state.selected = Some(module.clone());
+                panes::show(&mut self.state.dock, Pane::Source);
+                codec::encode(&module)
+            }
             other => Err(playground_api::module::unknown_method(other)),
         }
     }

@@ -56,7 +56,8 @@ impl Tab {
 
     fn title(&self) -> String {
         let name = self.name();
-        if self.modified() { format!("{name} ●") } else { name }
+        // A bullet, not "●": egui's default fonts have no glyph for that one (a box in the window).
+        if self.modified() { format!("{name} •") } else { name }
     }
 
     /// The language the highlighter knows it as (WGSL reads well as Rust).
@@ -81,6 +82,22 @@ pub(crate) struct Tabs {
     /// The find bar (Ctrl+F): open or not, and what it looks for.
     pub(crate) finding: bool,
     pub(crate) find: String,
+    /// Where the cursor goes in the active tab on the next frame (1-based line and column),
+    /// asked for from outside the panel (`open`, an assistant showing the user a place).
+    pub(crate) jump: Option<(u32, u32)>,
+}
+
+/// What the editor's `open` call asks: a file under the modules root, and where the cursor
+/// goes in it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(crate = "playground_api::serde")]
+pub(crate) struct OpenAt {
+    /// The file's path under the modules root: `apps/editor/src/lib.rs`.
+    pub(crate) file: String,
+    #[serde(default)]
+    pub(crate) line: Option<u32>,
+    #[serde(default)]
+    pub(crate) column: Option<u32>,
 }
 
 /// The stamp of a file now, if it can be read.
@@ -184,6 +201,22 @@ impl Tabs {
             }
             Err(e) => self.notice = Some(Err(e)),
         }
+    }
+
+    /// Opens `at.file` under `root` in a tab with the cursor at its line and column (the
+    /// panel places it on its next frame), and says which module the file belongs to.
+    pub(crate) fn open_at(&mut self, root: &Path, at: &OpenAt) -> Result<String, String> {
+        let path = normalize(&root.join(&at.file));
+        let module = module_of(root, &path)
+            .filter(|_| path.starts_with(root))
+            .ok_or_else(|| format!("{} is not a file of a module under {}", at.file, root.display()))?;
+        self.open(&path);
+        match &self.notice {
+            Some(Err(e)) if self.open.get(self.active).is_none_or(|t| t.path != path) => return Err(e.clone()),
+            _ => {}
+        }
+        self.jump = Some((at.line.unwrap_or(1), at.column.unwrap_or(1)));
+        Ok(module)
     }
 
     /// Saves the active tab.
@@ -320,9 +353,18 @@ fn char_index(text: &str, line: u32, column: u32) -> usize {
 impl Panel<'_> {
     pub(crate) fn show(self, ui: &mut egui::Ui) {
         let Panel { tabs, files, root, build } = self;
-        if ui.input_mut(|i| i.consume_shortcut(&egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::S))) {
+        // Ctrl+S is taken first, so the text does not see it, and acted on last, after the
+        // text took this frame's keys: a key typed in the same frame as Ctrl+S is saved too.
+        let save =
+            ui.input_mut(|i| i.consume_shortcut(&egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::S)));
+        Self::tabs(ui, tabs, files, root, build);
+        if save {
             tabs.save_active();
         }
+    }
+
+    /// The file list, the tabs and the active tab's text.
+    fn tabs(ui: &mut egui::Ui, tabs: &mut Tabs, files: &[PathBuf], root: Option<&Path>, build: &BuildStatus) {
         let find_asked =
             ui.input_mut(|i| i.consume_shortcut(&egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::F)));
         tabs.finding |= find_asked;
@@ -384,10 +426,7 @@ impl Panel<'_> {
         if tabs.finding {
             Self::find_bar(ui, &mut tabs.finding, &mut tabs.find, find_asked, &tab.text, editor_id);
         }
-        // A clicked diagnostic: the cursor goes there, and the view follows it.
-        let mut jumped = None;
         if !diagnostics.is_empty() {
-            let mut jump = None;
             egui::Panel::bottom("source_diagnostics").resizable(true).default_size(90.0).show(ui, |ui| {
                 egui::ScrollArea::vertical().id_salt("source_diagnostic_list").show(ui, |ui| {
                     for d in &diagnostics {
@@ -395,20 +434,22 @@ impl Panel<'_> {
                             if d.level.is_error() { ui.visuals().error_fg_color } else { ui.visuals().warn_fg_color };
                         let text = egui::RichText::new(format!("{}:{}: {}", d.line, d.column, d.message)).color(colour);
                         if ui.link(text).on_hover_text(&d.rendered).clicked() {
-                            jump = Some((d.line, d.column));
+                            tabs.jump = Some((d.line, d.column));
                         }
                     }
                 });
             });
-            if let Some((line, column)) = jump {
-                let at = egui::text::CCursor::new(char_index(&tab.text, line, column));
-                let mut state = egui::TextEdit::load_state(ui.ctx(), editor_id).unwrap_or_default();
-                state.cursor.set_char_range(Some(egui::text::CCursorRange::one(at)));
-                egui::TextEdit::store_state(ui.ctx(), editor_id, state);
-                ui.memory_mut(|m| m.request_focus(editor_id));
-                jumped = Some(at);
-            }
         }
+        // A clicked diagnostic, or a place asked for from outside (`open`): the cursor goes
+        // there, the text gets the keyboard, and the view follows.
+        let jumped = tabs.jump.take().map(|(line, column)| {
+            let at = egui::text::CCursor::new(char_index(&tab.text, line, column));
+            let mut state = egui::TextEdit::load_state(ui.ctx(), editor_id).unwrap_or_default();
+            state.cursor.set_char_range(Some(egui::text::CCursorRange::one(at)));
+            egui::TextEdit::store_state(ui.ctx(), editor_id, state);
+            ui.memory_mut(|m| m.request_focus(editor_id));
+            at
+        });
         Self::editor(ui, tab, &diagnostics, editor_id, jumped);
     }
 
