@@ -13,7 +13,7 @@ use module_loader::Runtime;
 use playground_api::egui;
 use playground_api::host::ReloadOutcome;
 use playground_api::serde_json::{Value, json};
-use playground_tests::{Sandbox, call, generation};
+use playground_tests::{Sandbox, call, dock_leaves, generation};
 
 /// The demo modules plus the editor, loaded.
 fn editor_sandbox() -> (Sandbox, Runtime) {
@@ -489,4 +489,63 @@ fn the_panels_arrangement_is_the_users_and_survives_the_editors_reload() {
     h.get_by_label("Inspector").click();
     h.run();
     assert!(h.query_by_label("Select a module in the graph.").is_some());
+}
+
+/// The dock's leaves, as the editor saves them: each one's tabs, in order.
+fn leaves(h: &Harness<'_, Runtime>) -> Vec<Vec<String>> {
+    let state = call(h.state(), "apps/editor", "ui_state", Value::Null).expect("the editor answers");
+    dock_leaves(&state).into_iter().map(|(tabs, _)| tabs).collect()
+}
+
+/// The rect (`rect` or `viewport`) of the dock leaf whose first tab is `first`, as the dock
+/// saved it after the last frame.
+fn leaf_rect(h: &Harness<'_, Runtime>, first: &str, which: &str) -> egui::Rect {
+    let state = call(h.state(), "apps/editor", "ui_state", Value::Null).expect("the editor answers");
+    let nodes = state["dock"]["surfaces"][0]["Main"]["nodes"].as_array().cloned().unwrap_or_default();
+    let leaf = nodes
+        .iter()
+        .map(|n| &n["Leaf"])
+        .find(|l| l["tabs"][0] == first)
+        .unwrap_or_else(|| panic!("no leaf starting with {first}: {nodes:?}"));
+    let at = |corner: &str, axis: &str| leaf[which][corner][axis].as_f64().expect("a coordinate") as f32;
+    egui::Rect::from_min_max(egui::pos2(at("min", "x"), at("min", "y")), egui::pos2(at("max", "x"), at("max", "y")))
+}
+
+#[test]
+fn a_tab_dragged_with_the_mouse_joins_another_pane_and_stays_there_through_the_editors_reload() {
+    let (_sandbox, runtime) = editor_sandbox();
+    let mut h = harness(runtime);
+    h.run();
+    let with_graph = |leaves: &[Vec<String>]| {
+        leaves.iter().any(|l| l.contains(&"graph".to_owned()) && l.contains(&"timings".to_owned()))
+    };
+    assert!(!with_graph(&leaves(&h)), "the timings start below the graph: {:?}", leaves(&h));
+
+    // Press on the Timings tab (the lower pane's first: egui_dock draws its tab bar above
+    // the pane's viewport, after the collapse button; the tab titles are not AccessKit nodes),
+    // move over the middle of the graph's pane in small steps (egui_dock shows its drop
+    // targets there), and let go on the middle one: "add as a tab".
+    let lower = leaf_rect(&h, "timings", "rect");
+    let lower_body = leaf_rect(&h, "timings", "viewport");
+    let tab = egui::pos2(lower.left() + 60.0, (lower.top() + lower_body.top()) / 2.0);
+    let target = leaf_rect(&h, "graph", "viewport").center();
+    h.hover_at(tab);
+    h.step();
+    h.drag_at(tab);
+    h.step();
+    for step in 1..=20 {
+        h.hover_at(tab + (target - tab) * (step as f32 / 20.0));
+        h.step();
+    }
+    h.step();
+    h.drop_at(target);
+    h.run();
+    let arranged = leaves(&h);
+    assert!(with_graph(&arranged), "the timings joined the graph's pane: {arranged:?}");
+
+    // The editor reloads itself: the arrangement is the user's still.
+    let record = h.state().reload("apps/editor").expect("the reload runs");
+    assert_eq!(record.outcome, ReloadOutcome::Swapped);
+    h.run();
+    assert_eq!(leaves(&h), arranged, "the arrangement is kept");
 }

@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use playground_api::serde_json;
-use playground_tests::{Sandbox, Xvfb, installed, module_dir, profile_dir, window_home, workspace};
+use playground_tests::{Sandbox, Xvfb, dock_leaves, installed, module_dir, profile_dir, window_home, workspace};
 
 /// How many distinct colours a picture has: a blank (or black) window has one or two.
 fn colours(png: &Path) -> u64 {
@@ -66,6 +66,11 @@ fn the_editor_opens_draws_reloads_itself_and_quits_under_xvfb() {
     // shell first (here cargo finds nothing to do), then the process restarts into a new
     // window, and the modules come back with their state.
     let world = shell.ok("state systems/ecs");
+    // A file open in the source panel brings its pane to the front: the arrangement and the
+    // tab must come back after the restart.
+    let file = serde_json::json!({ "file": "plugins/movement/module.toml", "line": 2, "column": 1 });
+    assert_eq!(shell.ok(&format!("call apps/editor open {file}")), "plugins/movement");
+    let editor_before = shell.ok("call apps/editor ui_state");
     assert_eq!(shell.ok("restart"), serde_json::json!("restarting"));
     shell.expect_line("ready");
     let modules = shell.ok("modules");
@@ -76,6 +81,9 @@ fn the_editor_opens_draws_reloads_itself_and_quits_under_xvfb() {
     let ids = |state: &serde_json::Value| state["entities"].as_object().map(|e| e.keys().cloned().collect::<Vec<_>>());
     assert_eq!(ids(&after), ids(&world), "the world's entities survived the restart");
     assert_eq!(after["next_id"], world["next_id"]);
+    let editor_after = shell.ok("call apps/editor ui_state");
+    assert_eq!(dock_leaves(&editor_after), dock_leaves(&editor_before), "the panes are arranged as before");
+    assert_eq!(editor_after["source"]["open"], editor_before["source"]["open"], "the source tab is back");
     std::thread::sleep(Duration::from_millis(500));
     let third = shots_dir().join("after-restart.png");
     xvfb.screenshot(&third);

@@ -302,6 +302,27 @@ pub fn diagnostic_place(d: &serde_json::Value) -> (String, u64, u64, String) {
     )
 }
 
+/// The editor's panes as its saved UI state (`ui_state`) arranges them: each dock leaf's tabs
+/// in order, and which of them is in front.
+pub fn dock_leaves(ui_state: &serde_json::Value) -> Vec<(Vec<String>, u64)> {
+    fn collect(value: &serde_json::Value, into: &mut Vec<(Vec<String>, u64)>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(serde_json::Value::Array(tabs)) = map.get("tabs") {
+                    let tabs = tabs.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect();
+                    into.push((tabs, map.get("active").and_then(serde_json::Value::as_u64).unwrap_or(0)));
+                }
+                map.values().for_each(|v| collect(v, into));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| collect(v, into)),
+            _ => {}
+        }
+    }
+    let mut leaves = Vec::new();
+    collect(&ui_state["dock"], &mut leaves);
+    leaves
+}
+
 /// The real shell binary, driven over its headless line protocol.
 pub struct Shell {
     child: Child,
