@@ -301,3 +301,42 @@ fn closing_the_window_with_unsaved_text_asks_first_and_saves_or_stays() {
     let saved = std::fs::read_to_string(&file).expect("the file");
     assert!(saved.starts_with("// typed before closing"), "with the text saved");
 }
+
+#[test]
+fn a_clicked_diagnostic_far_down_the_file_scrolls_its_line_into_view() {
+    let (sandbox, file) = source_sandbox();
+    let mut h = harness(&sandbox);
+    let lines = std::fs::read_to_string(&file).expect("the file").split('\n').count();
+    let far = u32::try_from(lines - 4).expect("a line number");
+    let diagnostic = Diagnostic {
+        level: Level::Warning,
+        message: "unused variable".to_owned(),
+        file: Some("plugins/movement/src/lib.rs".to_owned()),
+        line: far,
+        column: 1,
+        rendered: format!("warning: unused variable\n --> plugins/movement/src/lib.rs:{far}:1"),
+    };
+    let last = BuildOutcome {
+        success: true,
+        modules: vec!["plugins/movement".to_owned()],
+        diagnostics: vec![diagnostic],
+        ..BuildOutcome::default()
+    };
+    h.state().set_build_status(BuildStatus { last: Some(last), ..BuildStatus::default() });
+    open_movement(&mut h);
+    let font = h.ctx.global_style().text_styles[&egui::TextStyle::Monospace].clone();
+    let row = h.ctx.fonts_mut(|f| f.row_height(&font));
+    // Where line `far` is drawn: its row in the text field, wherever the field has scrolled to.
+    let line_y = |h: &Harness<'_, Runtime>| {
+        h.get_by_role(egui::accesskit::Role::MultilineTextInput).rect().top() + (far as f32 - 0.5) * row
+    };
+    let label = format!("{far}:1: unused variable");
+    let (pane_top, pane_bottom) =
+        (h.get_by_label("lib.rs").rect().bottom(), h.get_by_label_contains(&label).rect().top());
+    assert!(line_y(&h) > pane_bottom, "line {far} starts out of view, below the pane");
+
+    h.get_by_label_contains(&label).click();
+    h.run();
+    let y = line_y(&h);
+    assert!(pane_top < y && y < pane_bottom, "line {far} is in view ({pane_top} < {y} < {pane_bottom})");
+}
