@@ -340,3 +340,32 @@ fn a_clicked_diagnostic_far_down_the_file_scrolls_its_line_into_view() {
     let y = line_y(&h);
     assert!(pane_top < y && y < pane_bottom, "line {far} is in view ({pane_top} < {y} < {pane_bottom})");
 }
+
+#[test]
+fn a_modules_errors_stay_at_their_lines_while_another_module_builds_fine() {
+    let (sandbox, _file) = source_sandbox();
+    let mut h = harness(&sandbox);
+    let failed = BuildOutcome {
+        success: false,
+        modules: vec!["plugins/movement".to_owned()],
+        diagnostics: vec![Diagnostic {
+            level: Level::Error,
+            message: "mismatched types".to_owned(),
+            file: Some("plugins/movement/src/lib.rs".to_owned()),
+            line: 4,
+            column: 1,
+            rendered: "error[E0308]: mismatched types".to_owned(),
+        }],
+        ..BuildOutcome::default()
+    };
+    let editor_built =
+        BuildOutcome { success: true, modules: vec!["apps/editor".to_owned()], ..BuildOutcome::default() };
+    // What the build service reports after movement failed and the editor then built.
+    let mut status = BuildStatus::default();
+    status.record(failed);
+    status.record(editor_built);
+    h.state().set_build_status(status);
+    open_movement(&mut h);
+    assert!(h.query_by_label_contains("the last build of plugins/movement failed with 1 error(s)").is_some());
+    assert!(h.query_by_label_contains("4:1: mismatched types").is_some(), "the error is still listed");
+}

@@ -187,6 +187,11 @@ pub struct BuildStatus {
     #[serde(default)]
     pub requested_by: Vec<String>,
     pub last: Option<BuildOutcome>,
+    /// Each module's last build, kept until that module builds again ([`BuildStatus::last`]
+    /// may be another module's since): a module's errors stay at its lines, and its mark in
+    /// the graph, while other modules build. A module built with others shares their outcome.
+    #[serde(default)]
+    pub by_module: BTreeMap<String, BuildOutcome>,
     /// Set when immortal code changed (the api, the loader, the shell, the workspace's build
     /// settings): the shell must restart to pick it up.
     pub restart_needed: bool,
@@ -198,6 +203,21 @@ pub struct BuildStatus {
     /// [`Host::report_problems`]; they clear when fixed.
     #[serde(default)]
     pub assets: Vec<Diagnostic>,
+}
+
+impl BuildStatus {
+    /// Takes `outcome` as the last build, and as the last build of each of its modules.
+    pub fn record(&mut self, outcome: BuildOutcome) {
+        for module in &outcome.modules {
+            self.by_module.insert(module.clone(), outcome.clone());
+        }
+        self.last = Some(outcome);
+    }
+
+    /// The last build of `module`, if it has been built.
+    pub fn of(&self, module: &str) -> Option<&BuildOutcome> {
+        self.by_module.get(module)
+    }
 }
 
 impl BuildOutcome {

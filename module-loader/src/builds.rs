@@ -454,7 +454,7 @@ impl BuildService {
             self.status.requested_by.clear();
             self.status.progress = None;
         }
-        self.status.last = Some(outcome);
+        self.status.record(outcome);
     }
 
     /// Says a restart is needed, and why (an edit of immortal code, a dependency that asks
@@ -502,7 +502,7 @@ impl BuildService {
         self.status.requested_by.clear();
         self.status.progress = None;
         match &finished {
-            Finished::Built(outcome) => self.status.last = Some(outcome.clone()),
+            Finished::Built(outcome) => self.status.record(outcome.clone()),
             Finished::NeedsRestart(reason) => self.note_restart_needed(reason.clone()),
         }
         events.push(BuildEvent::Finished { tickets: running.tickets, modules: running.modules, finished });
@@ -535,7 +535,7 @@ impl BuildService {
                     finished_at: now(),
                     ..BuildOutcome::default()
                 };
-                self.status.last = Some(outcome.clone());
+                self.status.record(outcome.clone());
                 events.push(BuildEvent::Finished { tickets, modules, finished: Finished::Built(outcome) });
                 return;
             }
