@@ -369,3 +369,106 @@ fn a_modules_errors_stay_at_their_lines_while_another_module_builds_fine() {
     assert!(h.query_by_label_contains("the last build of plugins/movement failed with 1 error(s)").is_some());
     assert!(h.query_by_label_contains("4:1: mismatched types").is_some(), "the error is still listed");
 }
+
+#[test]
+fn tab_indents_the_selected_lines_by_four_spaces_and_shift_tab_takes_them_back() {
+    let (sandbox, _file) = source_sandbox();
+    let mut h = harness(&sandbox);
+    open_movement(&mut h);
+    let before = tabs(&h)["open"][0]["text"].as_str().expect("text").to_owned();
+    let lines: Vec<&str> = before.split('\n').collect();
+    // Select the first two lines, as a drag or Shift+Down would.
+    let id = editor_id(&h);
+    let mut state = egui::TextEdit::load_state(&h.ctx, id).unwrap_or_default();
+    let end = lines[0].chars().count() + 1 + lines[1].chars().count();
+    let range = egui::text::CCursorRange::two(egui::text::CCursor::new(0), egui::text::CCursor::new(end));
+    state.cursor.set_char_range(Some(range));
+    egui::TextEdit::store_state(&h.ctx, id, state);
+    h.ctx.memory_mut(|m| m.request_focus(id));
+    h.run();
+
+    h.key_press(egui::Key::Tab);
+    h.run();
+    let text = tabs(&h)["open"][0]["text"].as_str().expect("text").to_owned();
+    let indented: Vec<&str> = text.split('\n').collect();
+    // An empty line stays empty (no trailing spaces).
+    let moved = |line: &str| if line.is_empty() { String::new() } else { format!("    {line}") };
+    assert_eq!(indented[0], moved(lines[0]), "the first line moved a level");
+    assert_eq!(indented[1], moved(lines[1]), "and the second: the selection was not replaced");
+    assert_eq!(indented[2], lines[2], "the rest stays");
+    assert!(!text.contains('\t'), "spaces, not a tab character");
+
+    h.key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::Tab);
+    h.run();
+    assert_eq!(tabs(&h)["open"][0]["text"].as_str(), Some(before.as_str()), "Shift+Tab takes it back");
+
+    // Without a selection, Tab puts the cursor on the next level.
+    let mut state = egui::TextEdit::load_state(&h.ctx, id).unwrap_or_default();
+    state.cursor.set_char_range(Some(egui::text::CCursorRange::one(egui::text::CCursor::new(0))));
+    egui::TextEdit::store_state(&h.ctx, id, state);
+    h.key_press(egui::Key::Tab);
+    h.run();
+    let text = tabs(&h)["open"][0]["text"].as_str().expect("text").to_owned();
+    assert!(text.starts_with(&format!("    {}", lines[0])), "four spaces at the cursor");
+    let cursor = egui::TextEdit::load_state(&h.ctx, id).and_then(|s| s.cursor.char_range()).map(|r| r.primary.index.0);
+    assert_eq!(cursor, Some(4), "after them");
+}
+
+#[test]
+fn a_read_only_file_is_not_saved_over_and_the_text_stays() {
+    let (sandbox, file) = source_sandbox();
+    let mut h = harness(&sandbox);
+    open_movement(&mut h);
+    let before = std::fs::read(&file).expect("the file");
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o444)).expect("chmod");
+    type_text(&mut h, "// mine\n");
+    save(&mut h);
+    assert!(h.query_by_label_contains("the file is read-only").is_some(), "the error is shown");
+    assert!(h.query_by_label_contains("lib.rs •").is_some(), "the tab still has unsaved text");
+    assert!(tabs(&h)["open"][0]["text"].as_str().is_some_and(|t| t.starts_with("// mine\n")));
+    assert_eq!(std::fs::read(&file).expect("the file"), before, "the file on disk is as it was");
+    assert!(leftovers(&sandbox.modules.join("plugins/movement")).is_empty());
+}
+
+#[test]
+fn a_file_not_utf8_or_too_large_opens_read_only_and_says_why() {
+    let (sandbox, file) = source_sandbox();
+    let src = file.parent().expect("src").to_owned();
+    std::fs::write(src.join("bad.rs"), b"// caf\xe9\nfn x() {}\n").expect("a file that is not UTF-8");
+    let line = format!("// {}\n", "x".repeat(1000));
+    std::fs::write(src.join("big.rs"), line.repeat(3 * 1024)).expect("a 3 MiB file");
+    let mut h = harness(&sandbox);
+    open_movement(&mut h);
+
+    h.get_by_label("src/bad.rs").click();
+    h.run();
+    assert!(h.query_by_label_contains("Read-only: not UTF-8 text").is_some(), "it says why");
+    let text = tabs(&h)["open"][1]["text"].as_str().expect("text").to_owned();
+    assert!(text.starts_with("// caf\u{fffd}\n"), "the bad byte replaced: {text:?}");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    assert!(h.query_by_label_contains("is read-only here").is_some(), "a save is refused");
+    assert_eq!(std::fs::read(src.join("bad.rs")).expect("the file"), b"// caf\xe9\nfn x() {}\n", "and the file kept");
+
+    h.get_by_label("src/big.rs").click();
+    h.run();
+    assert!(h.query_by_label_contains("Read-only: 2.9 MiB: too large to edit here").is_some(), "it says why");
+    let shown = tabs(&h)["open"][2]["text"].as_str().map_or(0, str::len);
+    assert_eq!(shown, 64 << 10, "only its start is shown");
+}
+
+#[test]
+fn a_file_deleted_while_open_keeps_its_text_and_a_save_writes_it_back() {
+    let (sandbox, file) = source_sandbox();
+    let mut h = harness(&sandbox);
+    open_movement(&mut h);
+    type_text(&mut h, "// keep me\n");
+    std::fs::remove_file(&file).expect("delete the file");
+    h.run();
+    assert!(h.query_by_label_contains("The file is gone from disk").is_some(), "the tab says so");
+    assert!(tabs(&h)["open"][0]["text"].as_str().is_some_and(|t| t.starts_with("// keep me\n")));
+    save(&mut h);
+    assert!(std::fs::read_to_string(&file).is_ok_and(|t| t.starts_with("// keep me\n")), "written back");
+    h.run();
+    assert!(h.query_by_label_contains("The file is gone from disk").is_none(), "and it is there again");
+}

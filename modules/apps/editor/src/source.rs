@@ -18,8 +18,12 @@ use playground_api::egui_extras::syntax_highlighting::CodeTheme;
 use playground_api::host::{BuildOutcome, BuildStatus, Diagnostic};
 use playground_api::serde::{Deserialize, Serialize};
 
-/// Files larger than this open read-only: the editor is for source, not data.
+/// Files larger than this open read-only, and only their start is shown: the editor is for
+/// source, not data, and laying out megabytes of text would stall every frame.
 const EDITABLE_BYTES: u64 = 2 << 20;
+
+/// How much of a file too large to edit is shown.
+const SHOWN_BYTES: usize = 64 << 10;
 
 /// One open file, as the editor's saved state keeps it.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -35,6 +39,8 @@ pub(crate) struct Tab {
     pub(crate) read_only: Option<String>,
     /// The file changed on disk while the tab had unsaved text.
     pub(crate) changed_on_disk: bool,
+    /// The file cannot be read any more (deleted, moved away): a save writes it again.
+    pub(crate) gone: bool,
     /// The file's modification time and length when `disk` was read, to notice a change.
     #[serde(skip)]
     stamp: Option<(SystemTime, u64)>,
@@ -108,11 +114,18 @@ fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
 
 /// A file's text for a tab, or why it is read-only.
 fn read(path: &Path) -> Result<(String, Option<String>), String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    if bytes.len() as u64 > EDITABLE_BYTES {
-        let note = format!("{} MiB: too large to edit here; shown as it is", bytes.len() >> 20);
-        return Ok((String::from_utf8_lossy(&bytes).into_owned(), Some(note)));
+    let too_large = |len: u64| {
+        format!("{:.1} MiB: too large to edit here; its first 64 KiB are shown", len as f64 / f64::from(1 << 20))
+    };
+    let len = std::fs::metadata(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?.len();
+    if len > EDITABLE_BYTES {
+        let mut start = Vec::with_capacity(SHOWN_BYTES);
+        let file = std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        std::io::Read::read_to_end(&mut std::io::Read::take(file, SHOWN_BYTES as u64), &mut start)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        return Ok((String::from_utf8_lossy(&start).into_owned(), Some(too_large(len))));
     }
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     match String::from_utf8(bytes) {
         Ok(text) => Ok((text, None)),
         Err(e) => Ok((
@@ -125,6 +138,13 @@ fn read(path: &Path) -> Result<(String, Option<String>), String> {
 /// Writes `text` over `path` without ever leaving it half-written: a temporary file beside
 /// it, then a rename. On failure the file on disk is as it was.
 pub(crate) fn save(path: &Path, text: &str) -> Result<(), String> {
+    // The rename below would replace a read-only file as easily as any other: ask first.
+    if std::fs::metadata(path).is_ok_and(|m| m.permissions().readonly()) {
+        return Err(format!(
+            "cannot save {}: the file is read-only; the file on disk is unchanged and your text is still here",
+            path.display()
+        ));
+    }
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let temporary = path.with_file_name(format!(".{name}.playground-save"));
     let written = std::fs::write(&temporary, text).and_then(|()| {
@@ -231,6 +251,7 @@ impl Tabs {
                 tab.disk.clone_from(&tab.text);
                 tab.stamp = stamp(&tab.path);
                 tab.changed_on_disk = false;
+                tab.gone = false;
                 Ok(format!("saved {}; live edit builds and reloads it", tab.path.display()))
             }
             Err(e) => Err(e),
@@ -256,6 +277,12 @@ impl Tabs {
     pub(crate) fn follow_disk(&mut self) {
         for tab in &mut self.open {
             let now = stamp(&tab.path);
+            // A file that cannot be looked at is gone; when it is back, it is read afresh.
+            tab.gone = now.is_none();
+            if tab.gone {
+                tab.stamp = None;
+                continue;
+            }
             if tab.stamp.is_none() {
                 // Just restored after a reload: the stamp was not saved; take the file's as seen.
                 tab.stamp = now;
@@ -273,7 +300,7 @@ impl Tabs {
             match read(&tab.path) {
                 Ok((text, _)) if text != tab.disk => Self::changed(tab, text),
                 Ok(_) => {}
-                Err(_) => tab.changed_on_disk = true,
+                Err(_) => tab.gone = true,
             }
         }
     }
@@ -412,6 +439,12 @@ impl Panel<'_> {
             ui.weak("Open a file from the list: Ctrl+S saves it, and live edit builds and reloads the module.");
             return;
         };
+        if tab.gone {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                "The file is gone from disk: Ctrl+S writes your text back to it, or close the tab.",
+            );
+        }
         if tab.changed_on_disk {
             ui.horizontal(|ui| {
                 ui.colored_label(ui.visuals().warn_fg_color, "The file changed on disk; your text here is not saved.");
@@ -449,6 +482,9 @@ impl Panel<'_> {
                 });
             });
         }
+        if tab.read_only.is_none() && ui.memory(|m| m.has_focus(editor_id)) {
+            Self::indent_keys(ui, tab, editor_id);
+        }
         // A clicked diagnostic, or a place asked for from outside (`open`): the cursor goes
         // there, the text gets the keyboard, and the view follows.
         let jumped = tabs.jump.take().map(|(line, column)| {
@@ -460,6 +496,24 @@ impl Panel<'_> {
             at
         });
         Self::editor(ui, tab, &diagnostics, editor_id, jumped);
+    }
+
+    /// Tab and Shift+Tab, taken before the text sees them: four spaces, or the selected lines
+    /// moved by a level (egui's own Tab replaces a selection with a tab character).
+    fn indent_keys(ui: &mut egui::Ui, tab: &mut Tab, id: egui::Id) {
+        let outdent = ui.input_mut(|i| i.consume_key(egui::Modifiers::SHIFT, egui::Key::Tab));
+        let indent = !outdent && ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Tab));
+        if !indent && !outdent {
+            return;
+        }
+        let mut state = egui::TextEdit::load_state(ui.ctx(), id).unwrap_or_default();
+        let Some(range) = state.cursor.char_range() else { return };
+        let (text, anchor, cursor) =
+            source_text::indent(&tab.text, range.secondary.index.0, range.primary.index.0, outdent);
+        tab.text = text;
+        let range = egui::text::CCursorRange::two(egui::text::CCursor::new(anchor), egui::text::CCursor::new(cursor));
+        state.cursor.set_char_range(Some(range));
+        egui::TextEdit::store_state(ui.ctx(), id, state);
     }
 
     /// Looks for `find` in `text`: Enter selects the next match after the cursor (around

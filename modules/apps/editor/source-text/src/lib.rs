@@ -9,8 +9,14 @@
 //! built optimised (the workspace's `[profile.dev.package.source-text]`) and lives in the
 //! editor's folder: a change to it rebuilds the editor with cargo.
 //!
+//! It also holds what Tab and Shift+Tab do to the text (`indent`).
+//!
 //! It keeps nothing in egui memory (the editor's types must not outlive its reload there); the
 //! highlighting is egui_extras', the layout egui's, both through the api.
+
+mod indent;
+
+pub use indent::indent;
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
