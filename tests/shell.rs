@@ -39,6 +39,14 @@ fn one_app_loads_with_its_closure_only_and_a_bad_app_is_explained() {
     assert!(!out.contains("apps/editor"), "the game ships without the editor: {out}");
     assert!(out.contains("plugins/combat 1.0.0\n") && out.ends_with("apps/game 0.1.0\n"), "{out}");
 
+    // The editor alone comes with the panel modules it shows, and without the game.
+    let (ok, out, err) = playground(&["graph", "--app", "editor", "--root", root]);
+    assert!(ok, "{err}");
+    for panel in ["plugins/editor-graph", "plugins/editor-log", "plugins/editor-timings"] {
+        assert!(out.contains(&format!("{panel} 1.0.0\n")), "the editor's {panel} comes with it: {out}");
+    }
+    assert!(!out.contains("apps/game"), "{out}");
+
     let (ok, out, err) = playground(&["graph", "--app", "chess", "--root", root]);
     assert!(!ok && out.is_empty());
     assert!(err.contains("there is no app `apps/chess`: the apps here are apps/editor, apps/game"), "{err}");

@@ -1,6 +1,6 @@
-//! Loading one app without the rest (`playground --app game`): the app, what it depends on,
-//! what those depend on, and the module implementing each contract among them, as a game
-//! built with Playground would ship. Features follow, since the graph enables only what the
+//! Loading one app without the rest (`playground --app game`): the app, what it depends on
+//! and shows (the editor's panel modules), what those need in turn, and the module
+//! implementing each contract among them, as a game built with Playground would ship. Features follow, since the graph enables only what the
 //! chosen modules ask for.
 
 use std::collections::BTreeSet;
@@ -35,6 +35,11 @@ pub fn closure(sources: Vec<ModuleSource>, app: &str) -> Result<Vec<ModuleSource
     let mut todo: Vec<&ModuleSource> = vec![root];
     while let Some(source) = todo.pop() {
         let mut wanted: Vec<&str> = source.manifest.dependencies.iter().map(|d| d.id.as_str()).collect();
+        // What it shows at run time comes too, when it is here (a missing one is the app's
+        // to report: the editor's tab says which panel module is missing).
+        wanted.extend(
+            source.manifest.shows.iter().map(String::as_str).filter(|id| sources.iter().any(|s| s.manifest.id == *id)),
+        );
         // A contract comes with the module implementing it.
         for dep in &source.manifest.dependencies {
             wanted.extend(
@@ -104,6 +109,21 @@ mod tests {
             "apps/editor",
             "core/net\ncore/types\ncore/ecs\nsystems/ecs\nsystems/net\nplugins/movement [integrate, wrap]\napps/editor",
         );
+    }
+
+    #[test]
+    fn an_app_brings_the_modules_it_shows_and_what_they_need() {
+        let fixture = r#"
+            //- core/types
+            //- plugins/panel
+            [dependencies]
+            "core/types" = "^1"
+            //- plugins/unrelated
+            //- apps/editor
+            shows = ["plugins/panel", "plugins/not-here"]
+        "#;
+        // The missing panel is the editor's to report; the closure takes what is there.
+        check(fixture, "editor", "core/types\nplugins/panel\napps/editor");
     }
 
     #[test]

@@ -88,6 +88,10 @@ pub struct Manifest {
     /// Features on unless a dependent asks for more; `default` in the manifest.
     pub default_features: Vec<String>,
     pub dependencies: Vec<Dependency>,
+    /// Modules this one shows at run time without compiling against them (the editor's panel
+    /// modules, drawn with `Host::show`): loaded with it when it runs as the only app, but
+    /// neither a dependency nor reloaded with it.
+    pub shows: Vec<String>,
     /// The `[config]` table, handed to `initialize` (empty when the manifest has none).
     pub config: toml::Table,
 }
@@ -162,8 +166,8 @@ impl Manifest {
     }
 
     fn from_table(table: &toml::Table) -> Result<Manifest, String> {
-        const KNOWN: [&str; 8] =
-            ["id", "version", "layer", "description", "implements", "features", "dependencies", "config"];
+        const KNOWN: [&str; 9] =
+            ["id", "version", "layer", "description", "implements", "features", "dependencies", "shows", "config"];
         if let Some(unknown) = table.keys().find(|k| !KNOWN.contains(&k.as_str())) {
             return Err(format!("unknown key `{unknown}` (known keys: {})", KNOWN.join(", ")));
         }
@@ -269,13 +273,35 @@ impl Manifest {
             }
         }
 
+        let shows = match table.get("shows") {
+            None => Vec::new(),
+            Some(v) => string_list(v, "`shows`")?,
+        };
+        for shown in &shows {
+            parse_id(shown).map_err(|e| format!("`shows`: {e}"))?;
+            if *shown == id {
+                return Err(format!("`{id}` shows itself"));
+            }
+        }
+
         let config = match table.get("config") {
             None => toml::Table::new(),
             Some(toml::Value::Table(t)) => t.clone(),
             Some(_) => return Err("`[config]` must be a table".to_owned()),
         };
 
-        Ok(Manifest { id, version, layer, description, implements, features, default_features, dependencies, config })
+        Ok(Manifest {
+            id,
+            version,
+            layer,
+            description,
+            implements,
+            features,
+            default_features,
+            dependencies,
+            shows,
+            config,
+        })
     }
 }
 
@@ -303,6 +329,9 @@ mod tests {
                 }
                 for d in &m.dependencies {
                     lines.push(format!("needs {} {} [{}]", d.id, d.requirement, d.features.join(", ")));
+                }
+                if !m.shows.is_empty() {
+                    lines.push(format!("shows {}", m.shows.join(", ")));
                 }
                 if !m.config.is_empty() {
                     lines.push(format!("config {}", m.config.to_string().trim().replace('\n', "; ")));
@@ -357,6 +386,20 @@ config arena = 100.0
     }
 
     #[test]
+    fn reads_the_modules_an_app_shows_and_refuses_bad_ids_there() {
+        let app = |shows: &str| format!("id = \"apps/editor\"\nversion = \"0.1.0\"\nlayer = \"apps\"\nshows = {shows}");
+        check(
+            &app(r#"["plugins/editor-graph", "plugins/editor-log"]"#),
+            "apps/editor 0.1.0 (apps) \"\"\nshows plugins/editor-graph, plugins/editor-log",
+        );
+        check(
+            &app(r#"["graph"]"#),
+            "error: m/module.toml: `shows`: `graph` is not a module id: write `<layer>/<name>`, e.g. `plugins/movement`",
+        );
+        check(&app(r#"["apps/editor"]"#), "error: m/module.toml: `apps/editor` shows itself");
+    }
+
+    #[test]
     fn refuses_malformed_text_with_its_position() {
         check(
             "id = \"plugins/x\"\nversion = \"1.0.0",
@@ -375,7 +418,7 @@ config arena = 100.0
         check("id = 7", "error: m/module.toml: `id` must be a string");
         check(
             "id = \"plugins/x\"\nversion = \"1.0.0\"\nlayer = \"plugins\"\nauthor = \"me\"",
-            "error: m/module.toml: unknown key `author` (known keys: id, version, layer, description, implements, features, dependencies, config)",
+            "error: m/module.toml: unknown key `author` (known keys: id, version, layer, description, implements, features, dependencies, shows, config)",
         );
         check(
             "id = \"plugins/x\"\nversion = \"one\"\nlayer = \"plugins\"",
