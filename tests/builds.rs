@@ -196,3 +196,23 @@ fn a_reload_asked_for_while_the_sources_changed_builds_them_first() {
     assert_eq!(shell.ok("call plugins/counter get"), json!(2));
     assert!(shell.quit());
 }
+
+#[test]
+fn a_request_after_a_save_made_during_a_build_waits_for_a_build_that_reads_it() {
+    let live = LiveWorkspace::prepare();
+    // Live edit off: only the two requests below build.
+    let mut shell = live.shell_not_watching();
+    shell.ok("call plugins/counter add 4");
+    // A manifest edit goes through cargo: seconds, a build long enough to save during.
+    live.edit(COUNTER_CARGO, "[lib]", "# A slow build.\n[lib]");
+    live.edit(COUNTER, VERSION_1, &version(2));
+    shell.ok("call plugins/counter request_reload");
+    shell.wait_for("build_started", BUILD);
+    // Saved while that build runs, which may have read the file before.
+    live.edit(COUNTER, &version(2), &version(3));
+    let record = shell.ok("rebuild plugins/counter");
+    assert_eq!(record["outcome"]["kind"], "swapped", "{record}");
+    assert_eq!(shell.ok("call plugins/counter version"), json!(3), "the answer is for the text saved last");
+    assert_eq!(shell.ok("call plugins/counter get"), json!(4), "with the state");
+    assert!(shell.quit());
+}

@@ -348,6 +348,20 @@ pub fn sources_changed(library: &Path) -> bool {
         .any(|source| std::fs::metadata(source).and_then(|m| m.modified()).map_or(true, |modified| modified > built))
 }
 
+/// Whether a file under `dir` (a module's folder, its build output aside) was modified
+/// after `since`.
+fn changed_since(dir: &Path, since: SystemTime) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else { return false };
+    entries.flatten().any(|entry| {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(kind) if kind.is_dir() => entry.file_name() != "target" && changed_since(&path, since),
+            Ok(_) => entry.metadata().and_then(|m| m.modified()).is_ok_and(|modified| modified > since),
+            Err(_) => false,
+        }
+    })
+}
+
 /// A request waiting for the next build.
 struct Request {
     ticket: Ticket,
@@ -359,6 +373,8 @@ struct Request {
 struct Running {
     tickets: Vec<Ticket>,
     modules: Vec<String>,
+    /// When it started: a module file saved later may not be in what it compiles.
+    started: SystemTime,
     requested_by: Vec<String>,
     outcome: Receiver<Finished>,
     progress: Receiver<Progress>,
@@ -406,14 +422,16 @@ impl BuildService {
 
     /// Asks for a build of `modules` (and whatever depends on them) for `origin` ("live
     /// edit", "module.reload", ...). A request for modules the running build already covers
-    /// joins it, unless only cargo can handle its change (`needs_cargo`); any other waits for
-    /// the next build, which covers every request waiting.
+    /// joins it, unless only cargo can handle its change (`needs_cargo`) or one of their files
+    /// was saved after that build started (it may have read the text before); any other
+    /// waits for the next build, which covers every request waiting.
     pub fn request(&mut self, modules: Vec<String>, origin: &str, needs_cargo: bool) -> Ticket {
         let ticket = Ticket(self.next_ticket);
         self.next_ticket += 1;
         if let Some(running) = &mut self.running
             && !needs_cargo
             && modules.iter().all(|m| running.modules.contains(m))
+            && !modules.iter().any(|m| changed_since(&self.builder.modules_root.join(m), running.started))
         {
             running.tickets.push(ticket);
             if !running.requested_by.iter().any(|o| o == origin) {
@@ -547,6 +565,7 @@ impl BuildService {
         let builder = Arc::clone(&self.builder);
         let wake = Arc::clone(&self.wake);
         let preopener = runtime.preopener();
+        let started = SystemTime::now();
         std::thread::spawn(move || {
             let on_progress = |p| {
                 if progress_tx.send(p).is_ok() {
@@ -560,7 +579,7 @@ impl BuildService {
         self.status.building.clone_from(&modules);
         self.status.requested_by.clone_from(&requested_by);
         events.push(BuildEvent::Started { modules: modules.clone(), requested_by: requested_by.clone() });
-        self.running = Some(Running { tickets, modules, requested_by, outcome, progress });
+        self.running = Some(Running { tickets, modules, started, requested_by, outcome, progress });
     }
 }
 
@@ -568,7 +587,7 @@ impl BuildService {
 mod tests {
     use std::time::{Duration, SystemTime};
 
-    use super::sources_changed;
+    use super::{changed_since, sources_changed};
 
     #[test]
     fn a_library_is_stale_when_a_source_its_dep_info_lists_is_newer() {
@@ -599,5 +618,28 @@ mod tests {
         at(&contract, 5);
         std::fs::remove_file(&source).expect("remove a source");
         assert!(sources_changed(&library), "a source it was built from is gone");
+    }
+
+    #[test]
+    fn a_module_changed_since_a_build_started_when_any_file_in_its_folder_is_newer() {
+        let module = tempfile::tempdir().expect("a module folder");
+        let source = module.path().join("src/deep/lib.rs");
+        let built = module.path().join("target/debug/libx.so");
+        for file in [&source, &built] {
+            std::fs::create_dir_all(file.parent().expect("a folder")).expect("folders");
+            std::fs::write(file, "x").expect("write");
+        }
+        let at = |file: &std::path::Path, secs: u64| {
+            let when = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + secs);
+            std::fs::File::options().write(true).open(file).and_then(|f| f.set_modified(when)).expect("set mtime");
+            when
+        };
+        at(&source, 5);
+        let started = at(&built, 10);
+        assert!(!changed_since(module.path(), started), "saved before the build started");
+        at(&built, 20);
+        assert!(!changed_since(module.path(), started), "build output does not count");
+        at(&source, 15);
+        assert!(changed_since(module.path(), started), "a source saved after it started, folders deep");
     }
 }
