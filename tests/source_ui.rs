@@ -472,3 +472,31 @@ fn a_file_deleted_while_open_keeps_its_text_and_a_save_writes_it_back() {
     h.run();
     assert!(h.query_by_label_contains("The file is gone from disk").is_none(), "and it is there again");
 }
+
+#[test]
+fn a_shaders_problem_is_marked_in_the_shader_like_a_compile_error() {
+    let (sandbox, _file) = source_sandbox();
+    let shader = sandbox.modules.join("plugins/movement/trail.wgsl");
+    std::fs::write(&shader, "@fragment\nfn main() -> vec4<f32> {\n    return vec4<f32>(1.0)\n}\n").expect("a shader");
+    let mut h = harness(&sandbox);
+    // As a renderer reports a shader that does not compile: the file from the modules root.
+    let problem = Diagnostic {
+        level: Level::Error,
+        message: "expected `;`, found `}`".to_owned(),
+        file: Some("plugins/movement/trail.wgsl".to_owned()),
+        line: 3,
+        column: 26,
+        rendered: "error: expected `;`, found `}`".to_owned(),
+    };
+    h.state().report_problems("plugins/movement", vec![problem]);
+    let args = json!({ "file": "plugins/movement/trail.wgsl", "line": 1, "column": 1 });
+    assert_eq!(call(h.state(), "apps/editor", "open", args).expect("open"), json!("plugins/movement"));
+    h.run();
+    h.get_by_label_contains("3:26: expected `;`, found `}`").click();
+    h.run();
+    let id = egui::Id::new(("source_text", &shader));
+    let cursor = egui::TextEdit::load_state(&h.ctx, id).and_then(|s| s.cursor.char_range()).map(|r| r.primary.index.0);
+    let text = std::fs::read_to_string(&shader).expect("the shader");
+    let expected = text.split('\n').take(2).map(|l| l.chars().count() + 1).sum::<usize>() + 25;
+    assert_eq!(cursor, Some(expected), "line 3, column 26 of the shader: where the `;` is missing");
+}

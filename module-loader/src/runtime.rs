@@ -468,6 +468,12 @@ impl Runtime {
         self.shared.build_status()
     }
 
+    /// Reports `problems` in `module`'s assets, as the module does with
+    /// `Host::report_problems` (for a host that checks assets itself, and for tests).
+    pub fn report_problems(&self, module: &str, problems: Vec<Diagnostic>) {
+        self.shared.report_problems(module, problems);
+    }
+
     /// A handle to call modules from any thread (see [`ModuleCaller`]); the calls run in
     /// [`Runtime::run_calls`], which [`Runtime::run_queued`] calls first.
     pub fn caller(&self) -> ModuleCaller {
@@ -552,6 +558,16 @@ impl Shared {
     }
 
     /// The host a module's generation receives: the workers it starts belong to `slot`.
+    /// Keeps `problems` as what `module` found in its assets now (none clears them).
+    fn report_problems(&self, module: &str, problems: Vec<Diagnostic>) {
+        let mut all = self.problems.borrow_mut();
+        if problems.is_empty() {
+            all.remove(module);
+        } else {
+            all.insert(module.to_owned(), problems);
+        }
+    }
+
     /// The build status, with the problems modules found in their assets.
     fn build_status(&self) -> BuildStatus {
         let mut status = self.build.borrow().clone();

@@ -164,12 +164,7 @@ impl Host for HostHandle {
 
     fn report_problems(&self, problems: Vec<Diagnostic>) {
         let (Ok(owner), Ok(shared)) = (self.owner(), self.shared()) else { return };
-        let mut all = shared.problems.borrow_mut();
-        if problems.is_empty() {
-            all.remove(owner.id());
-        } else {
-            all.insert(owner.id().to_owned(), problems);
-        }
+        shared.report_problems(owner.id(), problems);
     }
 
     fn callee(&self, module: &str) -> Result<Rc<dyn Callee>, String> {

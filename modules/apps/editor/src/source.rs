@@ -673,3 +673,43 @@ impl Panel<'_> {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    use super::save;
+
+    /// A save whose write fails part-way leaves the file as it was and nothing beside it. The
+    /// write is made to fail as a full disk would, by a limit on how large a file this process
+    /// may write: the test runs itself again under `prlimit --fsize`, with the signal that
+    /// limit sends ignored (so the write returns an error instead of killing the process).
+    #[test]
+    fn a_write_that_fails_part_way_leaves_the_file_as_it_was() {
+        const LIMITED: &str = "SOURCE_SAVE_UNDER_A_FILE_SIZE_LIMIT";
+        if std::env::var_os(LIMITED).is_none() {
+            let exe = std::env::current_exe().expect("the test binary");
+            let test = "source::tests::a_write_that_fails_part_way_leaves_the_file_as_it_was";
+            let status = Command::new("sh")
+                .args(["-c", "trap '' XFSZ; exec prlimit --fsize=65536 -- \"$0\" --exact \"$1\" --nocapture"])
+                .arg(exe)
+                .arg(test)
+                .env(LIMITED, "1")
+                .status()
+                .expect("run the test under a file size limit");
+            assert!(status.success(), "the limited run failed: {status}");
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("playground-save-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a folder");
+        let file = dir.join("lib.rs");
+        std::fs::write(&file, "fn before() {}\n").expect("the file as it was");
+        let large = "// a line the disk has no room for\n".repeat(10_000);
+        let error = save(&file, &large).expect_err("the write cannot finish");
+        assert!(error.contains("cannot save") && error.contains("your text is still here"), "{error}");
+        assert_eq!(std::fs::read_to_string(&file).expect("the file"), "fn before() {}\n", "as it was");
+        let beside: Vec<_> = std::fs::read_dir(&dir).expect("the folder").flatten().map(|e| e.file_name()).collect();
+        assert_eq!(beside, ["lib.rs"], "no half-written file left beside it");
+        std::fs::remove_dir_all(&dir).expect("clean up");
+    }
+}
