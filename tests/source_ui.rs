@@ -43,6 +43,20 @@ fn tabs(h: &Harness<'_, Runtime>) -> Value {
     call(h.state(), "apps/editor", "ui_state", Value::Null).expect("the editor answers")["source"].clone()
 }
 
+/// A compiler's (or a shader checker's) message about `file` at `line` and `column`, as the
+/// build status carries it.
+fn diagnostic(level: Level, file: &str, line: u32, column: u32, message: &str) -> Diagnostic {
+    let kind = if level.is_error() { "error" } else { "warning" };
+    Diagnostic {
+        level,
+        message: message.to_owned(),
+        file: Some(file.to_owned()),
+        line,
+        column,
+        rendered: format!("{kind}: {message}\n --> {file}:{line}:{column}"),
+    }
+}
+
 /// Selects plugins/movement, shows the Source tab and opens its `src/lib.rs`.
 fn open_movement(h: &mut Harness<'_, Runtime>) {
     call(h.state(), "apps/editor", "select", json!("plugins/movement")).expect("select");
@@ -174,14 +188,7 @@ fn a_file_changed_on_disk_follows_a_clean_tab_and_never_overwrites_unsaved_text(
 fn a_diagnostic_is_marked_listed_and_a_click_puts_the_cursor_on_it() {
     let (sandbox, _file) = source_sandbox();
     let mut h = harness(&sandbox);
-    let diagnostic = Diagnostic {
-        level: Level::Error,
-        message: "expected `;`".to_owned(),
-        file: Some("plugins/movement/src/lib.rs".to_owned()),
-        line: 3,
-        column: 5,
-        rendered: "error: expected `;`\n --> plugins/movement/src/lib.rs:3:5".to_owned(),
-    };
+    let diagnostic = diagnostic(Level::Error, "plugins/movement/src/lib.rs", 3, 5, "expected `;`");
     let last = BuildOutcome {
         success: false,
         modules: vec!["plugins/movement".to_owned()],
@@ -308,14 +315,7 @@ fn a_clicked_diagnostic_far_down_the_file_scrolls_its_line_into_view() {
     let mut h = harness(&sandbox);
     let lines = std::fs::read_to_string(&file).expect("the file").split('\n').count();
     let far = u32::try_from(lines - 4).expect("a line number");
-    let diagnostic = Diagnostic {
-        level: Level::Warning,
-        message: "unused variable".to_owned(),
-        file: Some("plugins/movement/src/lib.rs".to_owned()),
-        line: far,
-        column: 1,
-        rendered: format!("warning: unused variable\n --> plugins/movement/src/lib.rs:{far}:1"),
-    };
+    let diagnostic = diagnostic(Level::Warning, "plugins/movement/src/lib.rs", far, 1, "unused variable");
     let last = BuildOutcome {
         success: true,
         modules: vec!["plugins/movement".to_owned()],
@@ -348,14 +348,7 @@ fn a_modules_errors_stay_at_their_lines_while_another_module_builds_fine() {
     let failed = BuildOutcome {
         success: false,
         modules: vec!["plugins/movement".to_owned()],
-        diagnostics: vec![Diagnostic {
-            level: Level::Error,
-            message: "mismatched types".to_owned(),
-            file: Some("plugins/movement/src/lib.rs".to_owned()),
-            line: 4,
-            column: 1,
-            rendered: "error[E0308]: mismatched types".to_owned(),
-        }],
+        diagnostics: vec![diagnostic(Level::Error, "plugins/movement/src/lib.rs", 4, 1, "mismatched types")],
         ..BuildOutcome::default()
     };
     let editor_built =
@@ -480,14 +473,7 @@ fn a_shaders_problem_is_marked_in_the_shader_like_a_compile_error() {
     std::fs::write(&shader, "@fragment\nfn main() -> vec4<f32> {\n    return vec4<f32>(1.0)\n}\n").expect("a shader");
     let mut h = harness(&sandbox);
     // As a renderer reports a shader that does not compile: the file from the modules root.
-    let problem = Diagnostic {
-        level: Level::Error,
-        message: "expected `;`, found `}`".to_owned(),
-        file: Some("plugins/movement/trail.wgsl".to_owned()),
-        line: 3,
-        column: 26,
-        rendered: "error: expected `;`, found `}`".to_owned(),
-    };
+    let problem = diagnostic(Level::Error, "plugins/movement/trail.wgsl", 3, 26, "expected `;`, found `}`");
     h.state().report_problems("plugins/movement", vec![problem]);
     let args = json!({ "file": "plugins/movement/trail.wgsl", "line": 1, "column": 1 });
     assert_eq!(call(h.state(), "apps/editor", "open", args).expect("open"), json!("plugins/movement"));

@@ -402,13 +402,15 @@ mod tests {
         out
     }
 
-    /// Runs `test` inside one egui pass (layout needs egui's fonts).
-    fn in_a_pass(test: impl FnOnce(&egui::Context)) {
+    /// Runs `test` inside one egui pass (layout needs egui's fonts), with egui's default
+    /// style, `theme` and `language`.
+    fn in_a_pass(theme: &CodeTheme, language: &str, test: impl FnOnce(&Style<'_>)) {
         let ctx = egui::Context::default();
         let mut test = Some(test);
         let mut output = ctx.run_ui(egui::RawInput::default(), |ui| {
             if let Some(test) = test.take() {
-                test(ui.ctx());
+                let style = egui::Style::default();
+                test(&Style { ctx: ui.ctx(), style: &style, theme, language });
             }
         });
         output.textures_delta.clear();
@@ -425,10 +427,7 @@ mod tests {
 
     #[test]
     fn edits_spliced_line_by_line_look_as_highlighting_and_laying_out_afresh_does() {
-        in_a_pass(|ctx| {
-            let style = egui::Style::default();
-            let theme = CodeTheme::dark(12.0);
-            let style = Style { ctx, style: &style, theme: &theme, language: "rs" };
+        in_a_pass(&CodeTheme::dark(12.0), "rs", |style| {
             // No strings (an edit could split one across lines, which highlighting the whole
             // text and line by line colour differently): then the two agree.
             let mut text = "fn main() {\n    let x = 1; // one\n\n    print(x, 'é');\n}\n".repeat(20);
@@ -446,8 +445,8 @@ mod tests {
                     text.insert_str(at, pieces[steps.next(pieces.len())]);
                 }
                 let marks = [(1 + steps.next(30), Color32::RED)];
-                let spliced = kept.text(&style, &text, &marks);
-                let fresh = Highlighted::default().text(&style, &text, &marks);
+                let spliced = kept.text(style, &text, &marks);
+                let fresh = Highlighted::default().text(style, &text, &marks);
                 assert_eq!(spliced.job.text, text);
                 let (a, b) = (colours(&spliced), colours(&fresh));
                 let differ = a.iter().zip(&b).position(|(x, y)| x != y);
@@ -459,13 +458,10 @@ mod tests {
 
     #[test]
     fn the_end_of_the_text_and_an_empty_text_are_lines_too() {
-        in_a_pass(|ctx| {
-            let style = egui::Style::default();
-            let theme = CodeTheme::light(12.0);
-            let style = Style { ctx, style: &style, theme: &theme, language: "toml" };
+        in_a_pass(&CodeTheme::light(12.0), "toml", |style| {
             let mut kept = Highlighted::default();
             for text in ["", "a", "a\n", "a\nb", "a\n", "", "\n\n", "[x]\ny = 1\n", "[x]\n"] {
-                let galley = kept.text(&style, text, &[(2, Color32::RED)]);
+                let galley = kept.text(style, text, &[(2, Color32::RED)]);
                 assert_eq!(galley.job.text, text);
                 let marked = colours(&galley);
                 // Only the second line is underlined.
@@ -474,7 +470,7 @@ mod tests {
                     let on_second = second.is_some_and(|s| at >= s && text[s..].find('\n').is_none_or(|e| at <= s + e));
                     assert_eq!(*underlined, on_second, "{text:?} at {at}");
                 }
-                let numbers = kept.numbers(&style, text, &[(2, Color32::RED)], Color32::GRAY);
+                let numbers = kept.numbers(style, text, &[(2, Color32::RED)], Color32::GRAY);
                 assert_eq!(numbers.rows.len(), text.split('\n').count(), "a number per line of {text:?}");
             }
         });
@@ -482,18 +478,15 @@ mod tests {
 
     #[test]
     fn nothing_is_laid_out_again_while_nothing_changes() {
-        in_a_pass(|ctx| {
-            let style = egui::Style::default();
-            let theme = CodeTheme::dark(12.0);
-            let style = Style { ctx, style: &style, theme: &theme, language: "rs" };
+        in_a_pass(&CodeTheme::dark(12.0), "rs", |style| {
             let mut kept = Highlighted::default();
             let text = "fn a() {}\n".repeat(50);
-            let first = kept.text(&style, &text, &[]);
-            assert!(Arc::ptr_eq(&first, &kept.text(&style, &text, &[])), "the same layout");
-            let marked = kept.text(&style, &text, &[(3, Color32::RED)]);
+            let first = kept.text(style, &text, &[]);
+            assert!(Arc::ptr_eq(&first, &kept.text(style, &text, &[])), "the same layout");
+            let marked = kept.text(style, &text, &[(3, Color32::RED)]);
             assert!(!Arc::ptr_eq(&first, &marked), "a new mark is a new layout");
-            let numbers = kept.numbers(&style, &text, &[], Color32::GRAY);
-            assert!(Arc::ptr_eq(&numbers, &kept.numbers(&style, &text, &[], Color32::GRAY)));
+            let numbers = kept.numbers(style, &text, &[], Color32::GRAY);
+            assert!(Arc::ptr_eq(&numbers, &kept.numbers(style, &text, &[], Color32::GRAY)));
         });
     }
 }
