@@ -57,6 +57,14 @@ fn diagnostic(level: Level, file: &str, line: u32, column: u32, message: &str) -
     }
 }
 
+/// Tells the editor that plugins/movement's last build went as `success` says, with
+/// `diagnostics`.
+fn movement_built(h: &Harness<'_, Runtime>, success: bool, diagnostics: Vec<Diagnostic>) {
+    let modules = vec!["plugins/movement".to_owned()];
+    let last = BuildOutcome { success, modules, diagnostics, ..BuildOutcome::default() };
+    h.state().set_build_status(BuildStatus { last: Some(last), ..BuildStatus::default() });
+}
+
 /// Selects plugins/movement, shows the Source tab and opens its `src/lib.rs`.
 fn open_movement(h: &mut Harness<'_, Runtime>) {
     call(h.state(), "apps/editor", "select", json!("plugins/movement")).expect("select");
@@ -188,14 +196,7 @@ fn a_file_changed_on_disk_follows_a_clean_tab_and_never_overwrites_unsaved_text(
 fn a_diagnostic_is_marked_listed_and_a_click_puts_the_cursor_on_it() {
     let (sandbox, _file) = source_sandbox();
     let mut h = harness(&sandbox);
-    let diagnostic = diagnostic(Level::Error, "plugins/movement/src/lib.rs", 3, 5, "expected `;`");
-    let last = BuildOutcome {
-        success: false,
-        modules: vec!["plugins/movement".to_owned()],
-        diagnostics: vec![diagnostic],
-        ..BuildOutcome::default()
-    };
-    h.state().set_build_status(BuildStatus { last: Some(last), ..BuildStatus::default() });
+    movement_built(&h, false, vec![diagnostic(Level::Error, "plugins/movement/src/lib.rs", 3, 5, "expected `;`")]);
     open_movement(&mut h);
     assert!(h.query_by_label_contains("the last build of plugins/movement failed with 1 error(s)").is_some());
     h.get_by_label_contains("3:5: expected `;`").click();
@@ -315,14 +316,11 @@ fn a_clicked_diagnostic_far_down_the_file_scrolls_its_line_into_view() {
     let mut h = harness(&sandbox);
     let lines = std::fs::read_to_string(&file).expect("the file").split('\n').count();
     let far = u32::try_from(lines - 4).expect("a line number");
-    let diagnostic = diagnostic(Level::Warning, "plugins/movement/src/lib.rs", far, 1, "unused variable");
-    let last = BuildOutcome {
-        success: true,
-        modules: vec!["plugins/movement".to_owned()],
-        diagnostics: vec![diagnostic],
-        ..BuildOutcome::default()
-    };
-    h.state().set_build_status(BuildStatus { last: Some(last), ..BuildStatus::default() });
+    movement_built(
+        &h,
+        true,
+        vec![diagnostic(Level::Warning, "plugins/movement/src/lib.rs", far, 1, "unused variable")],
+    );
     open_movement(&mut h);
     let font = h.ctx.global_style().text_styles[&egui::TextStyle::Monospace].clone();
     let row = h.ctx.fonts_mut(|f| f.row_height(&font));
