@@ -632,10 +632,14 @@ impl Panel<'_> {
         let Tab { text, highlighted, read_only, path, .. } = tab;
         egui::ScrollArea::both().id_salt(("source_scroll", &*path)).auto_shrink(false).show(ui, |ui| {
             ui.horizontal_top(|ui| {
-                let style = source_text::Style { ctx: ui.ctx(), style: ui.style(), theme: &theme, language };
-                let numbers = highlighted.numbers(&style, text, &marks, plain);
-                let lines = numbers.rows.len();
-                ui.label(numbers);
+                // The line numbers' column, painted after the text (beside its rows) for the
+                // rows in view only: laying out a number for each of 3000 lines cost more than
+                // the rest of opening the file.
+                let lines = source_text::line_count(text);
+                let font = egui::TextStyle::Monospace.resolve(ui.style());
+                let digits = lines.to_string().len().max(4);
+                let digit = ui.fonts_mut(|f| f.glyph_width(&font, '0'));
+                let (column, _) = ui.allocate_exact_size(egui::vec2(digit * digits as f32, 0.0), egui::Sense::hover());
                 // Code does not wrap (the pane scrolls sideways): a wrapped line would take
                 // rows the line numbers beside it do not have. The layout is made for the
                 // text the field shows, which after a keystroke is not yet `text` outside it.
@@ -649,9 +653,22 @@ impl Panel<'_> {
                     .code_editor()
                     .interactive(editable)
                     .desired_width(f32::INFINITY)
-                    .desired_rows(lines.max(20))
+                    .desired_rows(20)
                     .layouter(&mut layouter)
                     .show(ui);
+                let visible = ui.clip_rect();
+                for (number, row) in (1..).zip(&output.galley.rows) {
+                    let rect = row.rect().translate(output.galley_pos.to_vec2());
+                    if rect.bottom() < visible.top() {
+                        continue;
+                    }
+                    if rect.top() > visible.bottom() {
+                        break;
+                    }
+                    let colour = marks.iter().find(|(line, _)| *line == number).map_or(plain, |(_, colour)| *colour);
+                    let at = egui::pos2(column.right(), rect.top());
+                    ui.painter().text(at, egui::Align2::RIGHT_TOP, number.to_string(), font.clone(), colour);
+                }
                 if let Some(at) = jumped {
                     let place = output.galley.pos_from_cursor(at).translate(output.galley_pos.to_vec2());
                     ui.scroll_to_rect(place, Some(egui::Align::Center));

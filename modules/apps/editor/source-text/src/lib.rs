@@ -58,10 +58,12 @@ pub struct Highlighted {
     fonts: Option<Arc<Galley>>,
     /// The whole text laid out, for the lines and marks as they are.
     galley: Option<Arc<Galley>>,
-    /// Each line number laid out in its colour (index 0 is line 1), and the column of them
-    /// for the line count and marks as they are.
-    numbers: Vec<(Color32, Arc<Galley>)>,
-    column: Option<(u64, Arc<Galley>)>,
+}
+
+/// How many lines `text` has (one more than its `\n`s), counted in optimised code: the
+/// editor asks every frame.
+pub fn line_count(text: &str) -> usize {
+    text.bytes().filter(|b| *b == b'\n').count() + 1
 }
 
 /// What the highlighting depends on besides the text.
@@ -127,50 +129,6 @@ impl Highlighted {
         galley
     }
 
-    /// The line numbers of `text`, right-aligned in a column, `plain` or in the colour of
-    /// their line's mark.
-    pub fn numbers(
-        &mut self,
-        style: &Style<'_>,
-        text: &str,
-        marks: &[(usize, Color32)],
-        plain: Color32,
-    ) -> Arc<Galley> {
-        self.sync(style, text);
-        let count = self.lines.len();
-        let mut key = DefaultHasher::new();
-        (count, marks, plain).hash(&mut key);
-        let key = key.finish();
-        if let Some((made, column)) = &self.column
-            && *made == key
-        {
-            return Arc::clone(column);
-        }
-        let font = style.font();
-        self.numbers.truncate(count);
-        style.ctx.fonts_mut(|fonts| {
-            for number in 1..=count {
-                let colour = marks.iter().find(|(marked, _)| *marked == number).map_or(plain, |(_, colour)| *colour);
-                if self.numbers.get(number - 1).is_some_and(|(made, _)| *made == colour) {
-                    continue;
-                }
-                let job = LayoutJob::simple_singleline(format!("{number:>4}"), font.clone(), colour);
-                let laid_out = (colour, fonts.layout_job(job));
-                if number > self.numbers.len() {
-                    self.numbers.push(laid_out);
-                } else {
-                    self.numbers[number - 1] = laid_out;
-                }
-            }
-        });
-        let text: String = (1..=count).map(|n| format!("{n:>4}\n")).collect::<String>().trim_end().to_owned();
-        let job = LayoutJob::simple(text, font, plain, f32::INFINITY);
-        let galleys: Vec<Arc<Galley>> = self.numbers.iter().map(|(_, g)| Arc::clone(g)).collect();
-        let column = Arc::new(Galley::concat(Arc::new(job), &galleys, style.ctx.pixels_per_point()));
-        self.column = Some((key, Arc::clone(&column)));
-        column
-    }
-
     /// Brings the lines up to `text` (and the style, and egui's fonts).
     fn sync(&mut self, style: &Style<'_>, text: &str) {
         let fonts = style
@@ -182,15 +140,11 @@ impl Highlighted {
                 line.galley = None;
             }
             self.galley = None;
-            self.numbers.clear();
-            self.column = None;
         }
         let digest = style.digest();
         if digest != self.style || self.plain.is_none() {
             self.style = digest;
             self.plain = style.highlight(" ").sections.first().map(|s| s.format.clone());
-            self.numbers.clear();
-            self.column = None;
             self.whole(style, text);
         } else if text != self.text {
             self.splice(style, text);
@@ -470,8 +424,7 @@ mod tests {
                     let on_second = second.is_some_and(|s| at >= s && text[s..].find('\n').is_none_or(|e| at <= s + e));
                     assert_eq!(*underlined, on_second, "{text:?} at {at}");
                 }
-                let numbers = kept.numbers(style, text, &[(2, Color32::RED)], Color32::GRAY);
-                assert_eq!(numbers.rows.len(), text.split('\n').count(), "a number per line of {text:?}");
+                assert_eq!(super::line_count(text), text.split('\n').count(), "the lines of {text:?}");
             }
         });
     }
@@ -485,8 +438,6 @@ mod tests {
             assert!(Arc::ptr_eq(&first, &kept.text(style, &text, &[])), "the same layout");
             let marked = kept.text(style, &text, &[(3, Color32::RED)]);
             assert!(!Arc::ptr_eq(&first, &marked), "a new mark is a new layout");
-            let numbers = kept.numbers(style, &text, &[], Color32::GRAY);
-            assert!(Arc::ptr_eq(&numbers, &kept.numbers(style, &text, &[], Color32::GRAY)));
         });
     }
 }
