@@ -484,3 +484,46 @@ fn a_shaders_problem_is_marked_in_the_shader_like_a_compile_error() {
     let expected = text.split('\n').take(2).map(|l| l.chars().count() + 1).sum::<usize>() + 25;
     assert_eq!(cursor, Some(expected), "line 3, column 26 of the shader: where the `;` is missing");
 }
+
+/// Clicks the × beside the source tab titled `title` (the one nearest to its right).
+fn close_tab(h: &mut Harness<'_, Runtime>, title: &str) {
+    let tab = h.get_by_label(title).rect();
+    let beside = |r: &egui::Rect| r.left() >= tab.right() && (r.center().y - tab.center().y).abs() < tab.height();
+    h.get_all_by_label("×")
+        .filter(|n| beside(&n.rect()))
+        .min_by(|a, b| a.rect().left().total_cmp(&b.rect().left()))
+        .expect("the tab's close button")
+        .click();
+    h.run();
+}
+
+#[test]
+fn closing_a_tab_with_unsaved_text_asks_and_keeps_saves_or_discards_it() {
+    let (sandbox, file) = source_sandbox();
+    let before = std::fs::read_to_string(&file).expect("the file");
+    let mut h = harness(&sandbox);
+    open_movement(&mut h);
+    type_text(&mut h, "// draft\n");
+
+    close_tab(&mut h, "lib.rs •");
+    assert!(h.query_by_label_contains("lib.rs • has unsaved changes.").is_some(), "it asks");
+    h.get_by_label("Keep the tab").click();
+    h.run();
+    assert_eq!(tabs(&h)["open"].as_array().map(Vec::len), Some(1), "the tab stays");
+    assert!(tabs(&h)["open"][0]["text"].as_str().is_some_and(|t| t.starts_with("// draft\n")), "with its text");
+
+    close_tab(&mut h, "lib.rs •");
+    h.get_by_label("Discard them").click();
+    h.run();
+    assert_eq!(tabs(&h)["open"].as_array().map(Vec::len), Some(0), "the tab is closed");
+    assert_eq!(std::fs::read_to_string(&file).expect("the file"), before, "and the file untouched");
+
+    h.get_by_label("src/lib.rs").click();
+    h.run();
+    type_text(&mut h, "// kept\n");
+    close_tab(&mut h, "lib.rs •");
+    h.get_by_label("Save and close").click();
+    h.run();
+    assert_eq!(tabs(&h)["open"].as_array().map(Vec::len), Some(0), "the tab is closed");
+    assert!(std::fs::read_to_string(&file).is_ok_and(|t| t.starts_with("// kept\n")), "after saving its text");
+}
