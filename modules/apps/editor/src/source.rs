@@ -44,8 +44,8 @@ pub(crate) struct Tab {
     /// The file's modification time and length when `disk` was read, to notice a change.
     #[serde(skip)]
     stamp: Option<(SystemTime, u64)>,
-    /// The text and its line numbers highlighted and laid out line by line, so a keystroke
-    /// redoes only its lines and a frame without one redoes nothing.
+    /// The text highlighted and laid out line by line, so a keystroke redoes only its lines
+    /// and a frame without one redoes nothing.
     #[serde(skip)]
     highlighted: source_text::Highlighted,
 }
