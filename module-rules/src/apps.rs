@@ -1,7 +1,7 @@
 //! Loading one app without the rest (`playground --app game`): the app, what it depends on
 //! and shows (the editor's panel modules), what those need in turn, and the module
-//! implementing each contract among them, as a game built with Playground would ship. Features follow, since the graph enables only what the
-//! chosen modules ask for.
+//! implementing each contract among them, as a game built with Playground would ship.
+//! Features follow, since the graph enables only what the chosen modules ask for.
 
 use std::collections::BTreeSet;
 
