@@ -7,7 +7,8 @@ set -euo pipefail
 # tests run the Python `mcp` client from a virtualenv. The window test runs the editor under
 # Xvfb with Mesa's software Vulkan (mesa-vulkan-drivers, libvulkan1; the egui_kittest UI
 # tests render with it too) and screenshots it with ImageMagick's `import`; winit's X11
-# backend needs libxkbcommon-x11-0. The editor's folder dialog (rfd, xdg-portal backend) needs
+# backend needs libxkbcommon-x11-0; xdotool types real keys into the window for the test that
+# edits the editor inside itself. The editor's folder dialog (rfd, xdg-portal backend) needs
 # nothing to build: it opens libdbus-1.so.3 at run time, and without a portal (Xvfb, CI) the
 # editor says no dialog is available.
 PACKAGES=(pkg-config python3 python3-venv xvfb xauth xdotool mesa-vulkan-drivers libvulkan1 imagemagick libxkbcommon-x11-0)
