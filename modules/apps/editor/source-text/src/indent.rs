@@ -30,44 +30,29 @@ pub fn indent(text: &str, anchor: usize, cursor: usize, outdent: bool) -> (Strin
     if last > first && starts[last] == high {
         last -= 1;
     }
-    // The change on each touched line: spaces added, or characters removed.
-    let mut changes = Vec::with_capacity(last - first + 1);
-    let chars: Vec<char> = text.chars().collect();
-    for &start in &starts[first..=last] {
+    // Line by line: each touched line gains a level of spaces, or loses up to one; `changes`
+    // keeps where each touched line started and by how many characters it changed.
+    let mut changes: Vec<(usize, isize)> = Vec::with_capacity(last - first + 1);
+    let mut out = String::with_capacity(text.len() + WIDTH * (last - first + 1));
+    for (line, piece) in text.split_inclusive('\n').enumerate() {
+        if !(first..=last).contains(&line) {
+            out.push_str(piece);
+            continue;
+        }
+        let start = starts[line];
         if outdent {
-            let removed = if chars.get(start) == Some(&'\t') {
-                1
-            } else {
-                chars[start..].iter().take(WIDTH).take_while(|c| **c == ' ').count()
-            };
+            let removed =
+                if piece.starts_with('\t') { 1 } else { piece.bytes().take(WIDTH).take_while(|b| *b == b' ').count() };
+            out.push_str(&piece[removed..]);
             changes.push((start, -(removed as isize)));
         } else {
-            let empty = chars.get(start).is_none_or(|c| *c == '\n');
+            let empty = piece == "\n";
+            if !empty {
+                out.extend(std::iter::repeat_n(' ', WIDTH));
+            }
+            out.push_str(piece);
             changes.push((start, if empty { 0 } else { WIDTH as isize }));
         }
-    }
-    let mut out = String::with_capacity(text.len() + WIDTH * changes.len());
-    let mut next = changes.iter().peekable();
-    for (at, c) in chars.iter().enumerate() {
-        if let Some((start, change)) = next.peek()
-            && *start == at
-        {
-            if *change > 0 {
-                out.extend(std::iter::repeat_n(' ', change.unsigned_abs()));
-            }
-            next.next();
-        }
-        let removed =
-            changes.iter().any(|(start, change)| *change < 0 && (*start..*start + change.unsigned_abs()).contains(&at));
-        if !removed {
-            out.push(*c);
-        }
-    }
-    if let Some((start, change)) = next.next()
-        && *start == chars.len()
-        && *change > 0
-    {
-        out.extend(std::iter::repeat_n(' ', change.unsigned_abs()));
     }
     let moved = |at: usize| -> usize {
         let mut shift: isize = 0;
@@ -122,6 +107,16 @@ mod tests {
         // A selection that ends at the start of a line leaves that line alone.
         let (out, _, cursor) = indent("a\nb", 0, 2, false);
         assert_eq!((out.as_str(), cursor), ("    a\nb", 6));
+    }
+
+    #[test]
+    fn a_whole_large_file_selected_moves_every_line() {
+        let text = "fn a() {}\n".repeat(3000);
+        let chars = text.chars().count();
+        let (out, anchor, cursor) = indent(&text, 0, chars, false);
+        assert_eq!(out, "    fn a() {}\n".repeat(3000));
+        assert_eq!((anchor, cursor), (0, chars + 4 * 3000));
+        assert_eq!(indent(&out, 0, cursor, true), (text, 0, chars));
     }
 
     #[test]
