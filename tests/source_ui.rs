@@ -61,8 +61,9 @@ fn diagnostic(level: Level, file: &str, line: u32, column: u32, message: &str) -
 /// `diagnostics`.
 fn movement_built(h: &Harness<'_, Runtime>, success: bool, diagnostics: Vec<Diagnostic>) {
     let modules = vec!["plugins/movement".to_owned()];
-    let last = BuildOutcome { success, modules, diagnostics, ..BuildOutcome::default() };
-    h.state().set_build_status(BuildStatus { last: Some(last), ..BuildStatus::default() });
+    let mut status = BuildStatus::default();
+    status.record(BuildOutcome { success, modules, diagnostics, ..BuildOutcome::default() });
+    h.state().set_build_status(status);
 }
 
 /// Selects plugins/movement, shows the Source tab and opens its `src/lib.rs`.

@@ -27,7 +27,6 @@ use crate::workspace::{BuildFailed, Paths};
 
 const TICK: Duration = Duration::from_millis(16);
 
-/// The restart's build, running on its thread.
 /// A restart's build, running on its thread: its result, and cargo's progress.
 struct RestartBuild {
     outcome: Receiver<Result<BuildOutcome, BuildFailed>>,

@@ -15,7 +15,7 @@ use std::time::SystemTime;
 
 use playground_api::egui;
 use playground_api::egui_extras::syntax_highlighting::CodeTheme;
-use playground_api::host::{BuildOutcome, BuildStatus, Diagnostic};
+use playground_api::host::{BuildStatus, Diagnostic};
 use playground_api::serde::{Deserialize, Serialize};
 
 /// Files larger than this open read-only, and only their start is shown: the editor is for
@@ -323,18 +323,14 @@ pub(crate) struct Panel<'a> {
     pub(crate) build: &'a BuildStatus,
 }
 
-/// The last build of `module`: its own, kept while other modules build since, or else the
-/// last build if it covered `module` (a contract, built inside its dependents).
-fn last_build<'b>(build: &'b BuildStatus, module: &str) -> Option<&'b BuildOutcome> {
-    build.of(module).or_else(|| build.last.as_ref().filter(|l| l.modules.iter().any(|m| m == module)))
-}
-
 /// The diagnostics of the last build of `path`'s module (or of the last build, for a file
 /// of no module) and the shaders' problems that point into `path`. Cargo names files from the
 /// workspace root; shader problems from the modules root.
 fn diagnostics_for<'b>(build: &'b BuildStatus, path: &Path, root: Option<&Path>) -> Vec<&'b Diagnostic> {
-    let module = root.and_then(|r| module_of(r, path));
-    let outcome = module.as_deref().and_then(|m| last_build(build, m)).or(build.last.as_ref());
+    let outcome = match root.and_then(|r| module_of(r, path)) {
+        Some(module) => build.of(&module),
+        None => build.last.as_ref(),
+    };
     let last = outcome.iter().flat_map(|l| l.diagnostics.iter());
     let points_here = |file: &str| {
         let file = Path::new(file);
@@ -362,7 +358,7 @@ fn build_line(ui: &mut egui::Ui, build: &BuildStatus, module: &str) {
         });
         return;
     }
-    let Some(last) = last_build(build, module) else { return };
+    let Some(last) = build.of(module) else { return };
     if last.success {
         ui.weak(format!("{module}: built in {:.0} ms", last.duration_ms));
     } else {

@@ -86,13 +86,7 @@ impl Module for GraphModule {
         let modules: Vec<ModuleInfo> = host.modules();
         let build = host.build_status();
         // A module whose own last build failed runs older code, whatever built since.
-        let mut stale: Vec<String> =
-            build.by_module.iter().filter(|(_, b)| !b.success).map(|(m, _)| m.clone()).collect();
-        for module in build.last.iter().filter(|l| !l.success).flat_map(|l| &l.modules) {
-            if !stale.contains(module) {
-                stale.push(module.clone());
-            }
-        }
+        let stale: Vec<String> = build.by_module.iter().filter(|(_, b)| !b.success).map(|(m, _)| m.clone()).collect();
         let moved = moved(&host.reload_history());
         let generation = modules.iter().find(|m| m.id == self.id).map_or(0, |m| m.generation);
         let facts = graph::Facts { modules: &modules, moved: &moved, building: &build.building, stale: &stale };
