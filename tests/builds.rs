@@ -7,6 +7,8 @@
 #[path = "common/counter.rs"]
 mod counter;
 
+use std::time::Duration;
+
 use counter::{BUILD, COUNTER, COUNTER_CARGO, VERSION_1, built, version};
 use playground_api::serde_json::{self, Value, json};
 use playground_tests::LiveWorkspace;
@@ -212,6 +214,13 @@ fn a_request_after_a_save_made_during_a_build_waits_for_a_build_that_reads_it() 
     live.edit(COUNTER, &version(2), &version(3));
     let record = shell.ok("rebuild plugins/counter");
     assert_eq!(record["outcome"]["kind"], "swapped", "{record}");
+    // The request did not join the build that was running: it waited for one of its own.
+    let mut events = Vec::new();
+    while let Some(event) = shell.event(Duration::from_millis(300)) {
+        events.push(event);
+    }
+    let asked = |e: &&Value| e["kind"] == "built" && e["outcome"]["requested_by"] == json!(["module.reload"]);
+    assert!(events.iter().any(|e| asked(&e)), "a build for the request alone: {events:?}");
     assert_eq!(shell.ok("call plugins/counter version"), json!(3), "the answer is for the text saved last");
     assert_eq!(shell.ok("call plugins/counter get"), json!(4), "with the state");
     assert!(shell.quit());
