@@ -189,7 +189,7 @@ fn a_reload_asked_for_while_the_sources_changed_builds_them_first() {
         if history.as_array().is_some_and(|h| h.len() > before) {
             break;
         }
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(20));
         history = shell.ok("history");
     }
     let records = history.as_array().expect("the history is a list");

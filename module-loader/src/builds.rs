@@ -348,18 +348,34 @@ pub fn sources_changed(library: &Path) -> bool {
         .any(|source| std::fs::metadata(source).and_then(|m| m.modified()).map_or(true, |modified| modified > built))
 }
 
-/// Whether a file under `dir` (a module's folder, its build output aside) was modified
-/// after `since`.
-fn changed_since(dir: &Path, since: SystemTime) -> bool {
-    let Ok(entries) = std::fs::read_dir(dir) else { return false };
-    entries.flatten().any(|entry| {
-        let path = entry.path();
-        match entry.file_type() {
-            Ok(kind) if kind.is_dir() => entry.file_name() != "target" && changed_since(&path, since),
-            Ok(_) => entry.metadata().and_then(|m| m.modified()).is_ok_and(|modified| modified > since),
-            Err(_) => false,
+/// A digest of what is in `dir` (a module's folder, its build output aside): each file's
+/// path, length and modification time. Compared with itself, never with a clock: the kernel
+/// stamps files from a coarse clock that can read a few milliseconds behind `SystemTime::now`.
+fn folder_stamp(dir: &Path) -> u64 {
+    fn walk(dir: &Path, into: &mut Vec<(PathBuf, u64, Option<SystemTime>)>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            match entry.file_type() {
+                Ok(kind) if kind.is_dir() => {
+                    if entry.file_name() != "target" {
+                        walk(&entry.path(), into);
+                    }
+                }
+                Ok(_) => {
+                    let meta = entry.metadata().ok();
+                    let len = meta.as_ref().map_or(0, std::fs::Metadata::len);
+                    into.push((entry.path(), len, meta.and_then(|m| m.modified().ok())));
+                }
+                Err(_) => {}
+            }
         }
-    })
+    }
+    let mut files = Vec::new();
+    walk(dir, &mut files);
+    files.sort();
+    let mut digest = DefaultHasher::new();
+    files.hash(&mut digest);
+    digest.finish()
 }
 
 /// A request waiting for the next build.
@@ -373,8 +389,9 @@ struct Request {
 struct Running {
     tickets: Vec<Ticket>,
     modules: Vec<String>,
-    /// When it started: a module file saved later may not be in what it compiles.
-    started: SystemTime,
+    /// Each module's folder as the build started ([`folder_stamp`]): a file saved since may
+    /// not be in what it compiles.
+    stamps: BTreeMap<String, u64>,
     requested_by: Vec<String>,
     outcome: Receiver<Finished>,
     progress: Receiver<Progress>,
@@ -431,7 +448,9 @@ impl BuildService {
         if let Some(running) = &mut self.running
             && !needs_cargo
             && modules.iter().all(|m| running.modules.contains(m))
-            && !modules.iter().any(|m| changed_since(&self.builder.modules_root.join(m), running.started))
+            && modules
+                .iter()
+                .all(|m| running.stamps.get(m).is_some_and(|s| *s == folder_stamp(&self.builder.modules_root.join(m))))
         {
             running.tickets.push(ticket);
             if !running.requested_by.iter().any(|o| o == origin) {
@@ -565,7 +584,9 @@ impl BuildService {
         let builder = Arc::clone(&self.builder);
         let wake = Arc::clone(&self.wake);
         let preopener = runtime.preopener();
-        let started = SystemTime::now();
+        // What each module's folder holds as the build starts: a request that finds it changed
+        // may have saved after the build read it, and does not join.
+        let stamps = modules.iter().map(|m| (m.clone(), folder_stamp(&self.builder.modules_root.join(m)))).collect();
         std::thread::spawn(move || {
             let on_progress = |p| {
                 if progress_tx.send(p).is_ok() {
@@ -579,7 +600,7 @@ impl BuildService {
         self.status.building.clone_from(&modules);
         self.status.requested_by.clone_from(&requested_by);
         events.push(BuildEvent::Started { modules: modules.clone(), requested_by: requested_by.clone() });
-        self.running = Some(Running { tickets, modules, started, requested_by, outcome, progress });
+        self.running = Some(Running { tickets, modules, stamps, requested_by, outcome, progress });
     }
 }
 
@@ -587,7 +608,7 @@ impl BuildService {
 mod tests {
     use std::time::{Duration, SystemTime};
 
-    use super::{changed_since, sources_changed};
+    use super::{folder_stamp, sources_changed};
 
     #[test]
     fn a_library_is_stale_when_a_source_its_dep_info_lists_is_newer() {
@@ -621,7 +642,7 @@ mod tests {
     }
 
     #[test]
-    fn a_module_changed_since_a_build_started_when_any_file_in_its_folder_is_newer() {
+    fn a_modules_folder_stamp_moves_with_its_files_and_not_with_build_output() {
         let module = tempfile::tempdir().expect("a module folder");
         let source = module.path().join("src/deep/lib.rs");
         let built = module.path().join("target/debug/libx.so");
@@ -632,14 +653,17 @@ mod tests {
         let at = |file: &std::path::Path, secs: u64| {
             let when = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + secs);
             std::fs::File::options().write(true).open(file).and_then(|f| f.set_modified(when)).expect("set mtime");
-            when
         };
         at(&source, 5);
-        let started = at(&built, 10);
-        assert!(!changed_since(module.path(), started), "saved before the build started");
+        let stamp = folder_stamp(module.path());
+        assert_eq!(folder_stamp(module.path()), stamp, "nothing changed");
         at(&built, 20);
-        assert!(!changed_since(module.path(), started), "build output does not count");
+        assert_eq!(folder_stamp(module.path()), stamp, "build output does not count");
         at(&source, 15);
-        assert!(changed_since(module.path(), started), "a source saved after it started, folders deep");
+        assert_ne!(folder_stamp(module.path()), stamp, "a source saved since, folders deep");
+        at(&source, 5);
+        std::fs::write(&source, "xy").expect("write");
+        at(&source, 5);
+        assert_ne!(folder_stamp(module.path()), stamp, "a save with the same time but another length");
     }
 }
