@@ -130,9 +130,14 @@ fn a_key_typed_in_the_same_frame_as_ctrl_s_is_saved_with_the_rest() {
     let mut h = harness(&sandbox);
     open_movement(&mut h);
     type_text(&mut h, "// one\n");
-    // The text and Ctrl+S arrive together, as from a fast typist or a slow frame.
-    h.event(egui::Event::Text("// two\n".to_owned()));
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    // The text and Ctrl+S arrive in one frame, as from a fast typist or a slow frame (kittest
+    // gives each queued event a frame of its own, so they go into the next frame's input).
+    let events = &mut h.input_mut().events;
+    events.push(egui::Event::Text("// two\n".to_owned()));
+    for pressed in [true, false] {
+        let modifiers = egui::Modifiers::COMMAND;
+        events.push(egui::Event::Key { key: egui::Key::S, physical_key: None, pressed, repeat: false, modifiers });
+    }
     h.run();
     let on_disk = std::fs::read_to_string(&file).expect("the file");
     assert!(on_disk.starts_with("// one\n// two\n"), "saved: {}", &on_disk[..40]);
