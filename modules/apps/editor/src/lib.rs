@@ -138,8 +138,12 @@ impl Editor {
     /// tabs hold unsaved text, and asks: save them all and quit, quit without them, or stay.
     /// A close for a restart goes through: the restart hands the text back.
     fn guard_quit(&mut self, ctx: &egui::Context, host: &dyn Host, tabs: &mut source::Tabs) {
+        let closing = ctx.input(|i| i.viewport().close_requested());
+        if !closing && self.quit != Quit::Asking {
+            return;
+        }
         let unsaved: Vec<String> = tabs.open.iter().filter(|t| t.modified()).map(source::Tab::name).collect();
-        if ctx.input(|i| i.viewport().close_requested())
+        if closing
             && !unsaved.is_empty()
             && self.quit != Quit::Anyway
             && !host.restarting()
