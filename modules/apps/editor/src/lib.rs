@@ -143,11 +143,7 @@ impl Editor {
             return;
         }
         let unsaved: Vec<String> = tabs.open.iter().filter(|t| t.modified()).map(source::Tab::name).collect();
-        if closing
-            && !unsaved.is_empty()
-            && self.quit != Quit::Anyway
-            && !host.restarting()
-        {
+        if closing && !unsaved.is_empty() && self.quit != Quit::Anyway && !host.restarting() {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
             self.quit = Quit::Asking;
         }
