@@ -273,7 +273,7 @@ fn new_module_says_clearly_when_no_folder_dialog_can_be_shown() {
         || std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|d| std::path::Path::new(&d).join("bus").exists())
     {
         // A session bus may have a portal that would open a real dialog and wait for a person.
-        eprintln!("skipped: this session has a D-Bus session bus");
+        eprintln!("SKIPPED: this session has a D-Bus session bus");
         return;
     }
     let (_sandbox, runtime) = editor_sandbox();

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use playground_api::serde_json::{self, Value, json};
-use playground_tests::{LiveWorkspace, Shell, Xvfb, installed, window_home};
+use playground_tests::{LiveWorkspace, Shell, Xvfb, have, window_home};
 
 /// A build of the editor with cargo on a loaded machine can take a while.
 const BUILD: Duration = Duration::from_secs(300);
@@ -67,8 +67,7 @@ fn open(shell: &mut Shell, file: &str, line: usize, column: usize) {
 
 #[test]
 fn the_editor_edits_its_own_code_in_its_window_saves_and_reloads_itself_keeping_the_tabs() {
-    if !installed("Xvfb") || !installed("xdotool") {
-        eprintln!("SKIPPED: Xvfb or xdotool is not installed (scripts/install-deps.sh installs them)");
+    if !have(&["Xvfb", "xdotool"]) {
         return;
     }
     let live = LiveWorkspace::prepare();

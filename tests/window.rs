@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use playground_api::serde_json;
-use playground_tests::{Sandbox, Xvfb, dock_leaves, installed, module_dir, profile_dir, window_home, workspace};
+use playground_tests::{Sandbox, Xvfb, dock_leaves, have, module_dir, profile_dir, window_home, workspace};
 
 /// How many distinct colours a picture has: a blank (or black) window has one or two.
 fn colours(png: &Path) -> u64 {
@@ -28,8 +28,7 @@ fn shots_dir() -> PathBuf {
 
 #[test]
 fn the_editor_opens_draws_reloads_itself_and_quits_under_xvfb() {
-    if !installed("Xvfb") || !installed("import") {
-        eprintln!("SKIPPED: Xvfb or ImageMagick's import is not installed (scripts/install-deps.sh installs them)");
+    if !have(&["Xvfb", "import"]) {
         return;
     }
     let sandbox = editor::sandbox();
@@ -109,8 +108,7 @@ fn pixel(png_path: &Path, x: u32, y: u32) -> [u8; 3] {
 
 #[test]
 fn the_game_run_as_the_only_app_fills_the_window_without_the_editor() {
-    if !installed("Xvfb") || !installed("import") {
-        eprintln!("SKIPPED: Xvfb or ImageMagick's import is not installed (scripts/install-deps.sh installs them)");
+    if !have(&["Xvfb", "import"]) {
         return;
     }
     let sandbox = Sandbox::engine();

@@ -45,6 +45,7 @@ use self::slot::{FileStamp, Generation, Slot};
 use crate::error::{Error, Result};
 use crate::guard::{self, Failure};
 use crate::library;
+use crate::watchdog::Step;
 
 /// Where the runtime finds modules and their libraries.
 #[derive(Clone, Debug)]
@@ -304,7 +305,7 @@ impl Runtime {
     /// panic in `tick` it is paused (no more ticks) until it is reloaded.
     pub fn tick(&self, dt: f32) {
         for slot in self.shared.running_in_order(false) {
-            let Some(Err(failure)) = slot.invoke("tick", |v, i| (v.tick)(i, dt)) else { continue };
+            let Some(Err(failure)) = slot.invoke(Step::Tick, |v, i| (v.tick)(i, dt)) else { continue };
             let id = slot.id();
             let message = match &failure {
                 Failure::Panicked(e) => {
@@ -664,7 +665,7 @@ impl Shared {
 
     fn call(&self, id: &str, method: &str, args: &[u8]) -> Result<Vec<u8>> {
         let slot = self.slot(id)?;
-        match slot.invoke("call", |v, i| (v.call)(i, method, args)) {
+        match slot.invoke(Step::Call, |v, i| (v.call)(i, method, args)) {
             Some(Ok(bytes)) => Ok(bytes),
             Some(Err(failure)) => {
                 let message = format!("`{id}` failed in `{method}`: {failure}");
@@ -696,7 +697,7 @@ impl Shared {
     /// The typed service `contract` of the running module `provider`.
     fn service_of(&self, provider: &str, contract: &str) -> Result<Box<dyn std::any::Any>> {
         let slot = self.slot(provider)?;
-        match slot.invoke("service", |v, i| Ok((v.service)(i, contract))) {
+        match slot.invoke(Step::Service, |v, i| Ok((v.service)(i, contract))) {
             Some(Ok(Some(service))) => Ok(service),
             Some(Ok(None)) => Err(Error::new(format!(
                 "`{provider}` implements `{contract}` in its manifest but provides no service for it (list it in export_module!)"
@@ -814,7 +815,7 @@ impl Shared {
         let config = serde_json::to_value(&source.manifest.config)
             .map_err(|e| fail(format!("`{id}`: its [config] cannot be handed over: {e}")))?;
         let ctx = Context::new(self.host_for(&slot), id.to_owned(), features, config, services);
-        if let Some(Err(e)) = slot.invoke("initialize", |v, i| (v.initialize)(i, &ctx)) {
+        if let Some(Err(e)) = slot.invoke(Step::Initialize, |v, i| (v.initialize)(i, &ctx)) {
             return Err(fail(format!("`{id}` failed in initialize: {e}")));
         }
         Ok(slot)
@@ -823,7 +824,7 @@ impl Shared {
     /// Hands a new instance the state its previous generation saved; a refusal (a state the
     /// new code cannot read) stops the instance.
     fn restore(slot: &Slot, bytes: &[u8]) -> std::result::Result<(), String> {
-        match slot.invoke("restore_state", |v, i| (v.restore_state)(i, bytes)) {
+        match slot.invoke(Step::RestoreState, |v, i| (v.restore_state)(i, bytes)) {
             Some(Err(e)) => {
                 slot.discard();
                 Err(format!("`{}` refused its saved state in restore_state: {e}", slot.id()))

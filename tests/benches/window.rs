@@ -5,8 +5,8 @@
 //! `systems/renderer` reloads, and frames per second while 1000 entities play.
 //!
 //! `cargo bench -p playground-tests --bench window --profile dev` (the shell and modules as
-//! `cargo run` builds them; `WINDOW_ONLY=engine` for the game's figures alone). Needs Xvfb
-//! (scripts/install-deps.sh installs it).
+//! `cargo run` builds them; `WINDOW_ONLY=engine` for the game's figures alone,
+//! `WINDOW_ONLY=editor` for the editor's). Needs Xvfb (scripts/install-deps.sh installs it).
 
 #![allow(clippy::print_stdout, reason = "a bench binary reports its figures on stdout")]
 
@@ -89,6 +89,9 @@ fn main() {
     );
     println!("  of which the reload transaction: median {swap_median:.2} ms, p95 {swap_p95:.2} ms");
     println!("idle CPU over {} s: live edit off {idle_off:.2}%, on {idle_on:.2}% of one core", IDLE.as_secs());
+    if std::env::var("WINDOW_ONLY").is_ok_and(|only| only == "editor") {
+        return;
+    }
     engine(&xvfb, home.path());
 }
 

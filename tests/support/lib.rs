@@ -53,11 +53,18 @@ const PACKAGES: [&str; 8] = [
     "core-ecs",
 ];
 
-/// Builds the shell and every module crate the tests use, once per test binary, with the
-/// same cargo, profile and target dir as the tests (so the api dylib is never rebuilt).
+/// Builds the shell and every module crate the tests use, once per test binary (once per
+/// run under nextest, which starts a process per test: the first one builds, and a stamp with
+/// the run's id tells the others), with the same cargo, profile and target dir as the tests
+/// (so the api dylib is never rebuilt).
 pub fn build_all() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
+        let stamp = profile_dir().join("playground-tests-built");
+        let run = std::env::var("NEXTEST_RUN_ID").ok();
+        if run.is_some() && std::fs::read_to_string(&stamp).ok() == run {
+            return;
+        }
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let mut command = Command::new(cargo);
         command.current_dir(workspace()).arg("build");
@@ -73,6 +80,9 @@ pub fn build_all() {
             "building the test modules failed:\n{}",
             String::from_utf8_lossy(&output.stderr)
         );
+        if let Some(run) = run {
+            std::fs::write(&stamp, run).expect("write the build stamp");
+        }
     });
 }
 
@@ -491,6 +501,11 @@ impl Drop for Shell {
 /// where tests edit real module crates while a `playground` built from the copy watches
 /// them. One test at a time uses it (the guard holds a lock). The copy persists between
 /// runs so that its builds are incremental; `prepare` resyncs it with the workspace.
+///
+/// The copy's crates are other packages than the workspace's (their paths differ), so they
+/// build in a target dir of their own; the registry crates under them are the same units, and
+/// `prepare` hands the workspace's builds of those to the copy instead of compiling egui and
+/// wgpu a second time ([`seed_registry_builds`]).
 pub struct LiveWorkspace {
     pub root: PathBuf,
     _lock: std::sync::MutexGuard<'static, ()>,
@@ -499,6 +514,27 @@ pub struct LiveWorkspace {
     _file_lock: std::fs::File,
 }
 
+/// The top-level entries of the workspace that the copy holds. Not `.cargo`: the copy lies
+/// inside the workspace, so cargo finds the workspace's `.cargo/config.toml` on its own, and
+/// a copy of it would add its flags a second time (`-C prefer-dynamic` twice is another
+/// compiler command, so none of the workspace's builds would be the copy's).
+const COPIED: [&str; 11] = [
+    "Cargo.toml",
+    "Cargo.lock",
+    ".config",
+    "workspace-hack",
+    "api",
+    "module-rules",
+    "module-loader",
+    "editor-shell",
+    "modules",
+    "assets",
+    "tests",
+];
+
+/// What the copy's target dir was laid out by: another value starts it over.
+const HARNESS: &str = "seeded from the workspace's registry builds (1)\n";
+
 impl LiveWorkspace {
     /// Syncs the copy with the workspace and builds the shell and the fixtures in it.
     pub fn prepare() -> LiveWorkspace {
@@ -506,25 +542,18 @@ impl LiveWorkspace {
         let lock = LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let source = workspace();
         let root = source.join("target/live-workspace");
-        std::fs::create_dir_all(source.join("target")).expect("the target dir");
-        let file_lock = std::fs::File::create(source.join("target/live-workspace.lock")).expect("the lock file");
-        file_lock.lock().expect("lock the live workspace");
-        for entry in [
-            "Cargo.toml",
-            "Cargo.lock",
-            ".cargo",
-            ".config",
-            "workspace-hack",
-            "api",
-            "module-rules",
-            "module-loader",
-            "editor-shell",
-            "modules",
-            "assets",
-            "tests",
-        ] {
-            sync(&source.join(entry), &root.join(entry));
+        let file_lock = hold_file_lock(&source.join("target/live-workspace.lock"));
+        sync_copy(&source, &root, &COPIED);
+        // A copy an earlier version of this harness made (with `.cargo` in it, so every
+        // registry crate built again with other flags) starts over from the seeds.
+        let harness = root.join("target/harness");
+        if std::fs::read_to_string(&harness).ok().as_deref() != Some(HARNESS) {
+            let _ = std::fs::remove_dir_all(root.join(".cargo"));
+            let _ = std::fs::remove_dir_all(root.join("target"));
+            std::fs::create_dir_all(root.join("target")).expect("the copy's target dir");
+            std::fs::write(&harness, HARNESS).expect("mark the copy's target dir");
         }
+        seed_registry_builds(&source.join("Cargo.lock"), &profile_dir(), &root.join("target/debug"));
         let live = LiveWorkspace { root, _lock: lock, _file_lock: file_lock };
         let output = live
             .cargo()
@@ -635,6 +664,21 @@ impl LiveWorkspace {
     }
 }
 
+/// Stands in for a run killed mid-sync (the test of [`sync_copy`]): with
+/// `PLAYGROUND_TEST_KILL_SYNC_AFTER=N`, the process aborts after writing N files of a copy.
+fn interrupt_for_test() {
+    static LEFT: OnceLock<Option<std::sync::atomic::AtomicUsize>> = OnceLock::new();
+    let left = LEFT.get_or_init(|| {
+        let n = std::env::var("PLAYGROUND_TEST_KILL_SYNC_AFTER").ok()?.parse().ok()?;
+        Some(std::sync::atomic::AtomicUsize::new(n))
+    });
+    if let Some(left) = left
+        && left.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) <= 1
+    {
+        std::process::abort();
+    }
+}
+
 /// Makes `to` a copy of `from` (file or folder), writing only files whose bytes differ so
 /// that cargo's fingerprints stay fresh, and removing files `from` does not have.
 fn sync(from: &Path, to: &Path) {
@@ -665,13 +709,157 @@ fn sync(from: &Path, to: &Path) {
                 std::fs::create_dir_all(parent).expect("create a folder in the copy");
             }
             std::fs::write(to, bytes).expect("write a file of the copy");
+            interrupt_for_test();
         }
+    }
+}
+
+/// Takes the lock file that says who uses a shared resource (the live workspace), waiting
+/// for it if another test process holds it, and writes this process into it: a test that
+/// waits names the holder, and an accidental second user is seen, never silent.
+pub fn hold_file_lock(path: &Path) -> std::fs::File {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("the lock's folder");
+    }
+    let mut file =
+        std::fs::File::options().read(true).write(true).create(true).truncate(false).open(path).expect("the lock file");
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(path).unwrap_or_default();
+            eprintln!("waiting for {}, held by {}", path.display(), holder.trim());
+            file.lock().expect("lock the file");
+        }
+        Err(std::fs::TryLockError::Error(e)) => panic!("cannot lock {}: {e}", path.display()),
+    }
+    let me = format!(
+        "pid {} ({})\n",
+        std::process::id(),
+        std::env::current_exe()
+            .ok()
+            .and_then(|e| e.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default()
+    );
+    let _ = file.set_len(0);
+    let _ = file.write_all(me.as_bytes());
+    file
+}
+
+/// The file a sync of the copy leaves behind until it has finished: a copy that has it was
+/// left half-synced by an interrupted run.
+const SYNCING: &str = ".sync-in-progress";
+
+/// Makes `copy` hold exactly `entries` of `source` (see [`sync`]). A copy that an earlier run
+/// left half-synced (killed mid-way) is said so and synced whole again: every entry is
+/// compared byte by byte, so nothing half-written stays, and what was written since cargo
+/// last built the copy is newer than its fingerprints, so cargo builds it again.
+/// Returns whether the copy had been left half-synced.
+pub fn sync_copy(source: &Path, copy: &Path, entries: &[&str]) -> bool {
+    std::fs::create_dir_all(copy).expect("the copy's folder");
+    let marker = copy.join(SYNCING);
+    let interrupted = marker.exists();
+    if interrupted {
+        eprintln!("{} was left half-synced by an interrupted run: syncing it again", copy.display());
+    }
+    std::fs::write(&marker, b"a sync of this copy started and has not finished\n").expect("mark the sync");
+    for entry in entries {
+        sync(&source.join(entry), &copy.join(entry));
+    }
+    std::fs::remove_file(&marker).expect("the sync finished");
+    interrupted
+}
+
+/// Hands the workspace's builds of registry crates (`from`, a `target/<profile>`) to the copy's
+/// target dir (`to`), so that the copy compiles only its own crates.
+///
+/// Cargo names a registry crate's build by a hash of what it is built from (package, version,
+/// features, profile, compiler, the same of its dependencies), never by the workspace that
+/// asks for it: the copy's `Cargo.lock`, profiles and shared features (workspace-hack) are the
+/// workspace's, so its registry units are the same units, and cargo finds them fresh. The
+/// copy's own crates are other packages (other paths) and build as before. A registry crate
+/// whose features the copy changes (a test's new dependency) has another hash and builds in the
+/// copy alone. Fingerprints and build-script folders are copied (cargo may rewrite those in
+/// place); the compiled libraries are hard links (each is named by its hash, and only ever
+/// replaced whole). Files the copy already has are left alone.
+pub fn seed_registry_builds(lock_file: &Path, from: &Path, to: &Path) -> usize {
+    let lock = std::fs::read_to_string(lock_file).expect("read Cargo.lock");
+    let table: playground_api::toml::Table = lock.parse().expect("Cargo.lock is TOML");
+    let registry: std::collections::BTreeSet<String> = table
+        .get("package")
+        .and_then(|p| p.as_array())
+        .into_iter()
+        .flatten()
+        .filter(|p| p.get("source").and_then(|s| s.as_str()).is_some_and(|s| s.starts_with("registry+")))
+        .filter_map(|p| p.get("name").and_then(|n| n.as_str()).map(str::to_owned))
+        .collect();
+    // `<package>-<hash>`, the name of a unit's fingerprint and build-script folders.
+    let unit_of =
+        |name: &str| name.rsplit_once('-').filter(|(pkg, _)| registry.contains(*pkg)).map(|(_, h)| h.to_owned());
+    let mut hashes = std::collections::BTreeSet::new();
+    let mut seeded = 0;
+    for folder in [".fingerprint", "build"] {
+        for entry in std::fs::read_dir(from.join(folder)).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(hash) = unit_of(&name) else { continue };
+            hashes.insert(hash);
+            let target = to.join(folder).join(&name);
+            if !target.exists() {
+                copy_tree(&entry.path(), &target);
+                seeded += 1;
+            }
+        }
+    }
+    std::fs::create_dir_all(to.join("deps")).expect("the copy's deps folder");
+    for entry in std::fs::read_dir(from.join("deps")).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        // `lib<crate>-<hash>.rlib`, `.rmeta`, `.so` (proc macros), `.d`.
+        let stem = name.split('.').next().unwrap_or_default();
+        let Some((_, hash)) = stem.rsplit_once('-') else { continue };
+        let target = to.join("deps").join(&name);
+        if hashes.contains(hash) && !target.exists() && std::fs::hard_link(entry.path(), &target).is_err() {
+            std::fs::copy(entry.path(), &target).expect("copy a built registry crate");
+        }
+    }
+    seeded
+}
+
+/// Copies a folder (or file) with its contents and each file's modification time: cargo
+/// compares a unit's outputs with its dependencies' by time, and a build-script output made
+/// newer than the library built after it would make that library (and all above it) stale.
+fn copy_tree(from: &Path, to: &Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).expect("create a folder in the copy's target");
+        for entry in std::fs::read_dir(from).expect("read a folder").flatten() {
+            copy_tree(&entry.path(), &to.join(entry.file_name()));
+        }
+    } else {
+        std::fs::copy(from, to).expect("copy a file into the copy's target");
+        let modified = std::fs::metadata(from).and_then(|m| m.modified()).expect("a file's time");
+        std::fs::File::options()
+            .write(true)
+            .open(to)
+            .and_then(|f| f.set_modified(modified))
+            .expect("keep a file's time");
     }
 }
 
 /// Whether a program is on the PATH.
 pub fn installed(program: &str) -> bool {
     Command::new("sh").args(["-c", &format!("command -v {program}")]).output().is_ok_and(|o| o.status.success())
+}
+
+/// Whether the programs an end-to-end test drives are all here. Where one is missing the test
+/// says SKIPPED and which, and returns; under CI (`CI` set, as `.ci/run` runs) it fails
+/// instead: CI never passes a test it did not run.
+pub fn have(programs: &[&str]) -> bool {
+    let missing: Vec<&str> = programs.iter().copied().filter(|p| !installed(p)).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let message = format!("{} not installed (scripts/install-deps.sh installs them)", missing.join(", "));
+    assert!(std::env::var_os("CI").is_none(), "CI must run every end-to-end test, and {message}");
+    eprintln!("SKIPPED: {message}");
+    false
 }
 
 /// A private X server; killed on drop.
@@ -761,4 +949,81 @@ pub fn median_p95_max(samples: &mut [f64]) -> (f64, f64, f64) {
     samples.sort_by(f64::total_cmp);
     let at = |p: f64| samples[((samples.len() as f64 - 1.0) * p).round() as usize];
     (at(0.5), at(0.95), at(1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each file of `root` with its bytes.
+    fn tree(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut files = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("read a folder").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    let bytes = std::fs::read(&path).expect("read a file");
+                    files.push((path.strip_prefix(root).expect("inside").to_path_buf(), bytes));
+                }
+            }
+        }
+        files.sort();
+        files
+    }
+
+    const ENTRIES: [&str; 2] = ["src", "Cargo.toml"];
+
+    #[test]
+    fn a_sync_killed_midway_is_detected_and_the_copy_synced_whole_again() {
+        // The child: sync and be killed after two files.
+        if let Some(dirs) = std::env::var_os("PLAYGROUND_TEST_SYNC_DIRS") {
+            let dirs = PathBuf::from(dirs);
+            sync_copy(&dirs.join("source"), &dirs.join("copy"), &ENTRIES);
+            return;
+        }
+        let dirs = tempfile::tempdir().expect("a temp dir");
+        let (source, copy) = (dirs.path().join("source"), dirs.path().join("copy"));
+        std::fs::create_dir_all(source.join("src/nested")).expect("source folders");
+        for (file, text) in
+            [("src/a.rs", "a"), ("src/b.rs", "b"), ("src/nested/c.rs", "c"), ("Cargo.toml", "[package]")]
+        {
+            std::fs::write(source.join(file), text).expect("a source file");
+        }
+        // What an earlier test left in the copy: an edit, and a file the workspace lacks.
+        std::fs::create_dir_all(copy.join("src")).expect("copy folders");
+        std::fs::write(copy.join("src/a.rs"), "edited by a test").expect("an edit in the copy");
+        std::fs::write(copy.join("src/made-by-a-test.rs"), "x").expect("a file the workspace lacks");
+
+        let child = Command::new(std::env::current_exe().expect("this test binary"))
+            .args(["--exact", "tests::a_sync_killed_midway_is_detected_and_the_copy_synced_whole_again"])
+            .env("PLAYGROUND_TEST_SYNC_DIRS", dirs.path())
+            .env("PLAYGROUND_TEST_KILL_SYNC_AFTER", "2")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("run the child");
+        assert!(!child.success(), "the child was killed mid-sync");
+        assert!(copy.join(SYNCING).exists(), "the interrupted sync left its mark");
+        assert_ne!(tree(&source), tree(&copy).into_iter().filter(|(p, _)| p != Path::new(SYNCING)).collect::<Vec<_>>());
+
+        assert!(sync_copy(&source, &copy, &ENTRIES), "the next sync says the copy was half-synced");
+        assert_eq!(tree(&copy), tree(&source), "and makes it whole: every file, nothing extra, no mark");
+        assert!(!sync_copy(&source, &copy, &ENTRIES), "a whole copy is not reported");
+    }
+
+    #[test]
+    fn a_lock_file_names_who_holds_it() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("some.lock");
+        let held = hold_file_lock(&path);
+        let holder = std::fs::read_to_string(&path).expect("read the lock file");
+        assert!(holder.starts_with(&format!("pid {} (", std::process::id())), "{holder}");
+        let other = std::fs::File::options().write(true).open(&path).expect("open the lock file");
+        assert!(matches!(other.try_lock(), Err(std::fs::TryLockError::WouldBlock)), "a second user waits");
+        drop(held);
+        other.try_lock().expect("and gets it once the holder is done");
+    }
 }

@@ -6,7 +6,6 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -61,8 +60,8 @@ struct Worker {
 /// instance, which [`Slot::stop`] takes out (handles to the slot then see it stopped), and
 /// the workers it started.
 pub(crate) struct Slot {
-    /// The module's id, shared with the watchdog's marks.
-    module: Arc<str>,
+    /// The module's name in the watchdog's marks.
+    module: watchdog::Name,
     pub(crate) source: ModuleSource,
     pub(crate) features: BTreeSet<String>,
     pub(crate) generation: Generation,
@@ -92,7 +91,7 @@ impl Slot {
         calls: Rc<CallQueue>,
     ) -> Slot {
         Slot {
-            module: Arc::from(source.id()),
+            module: watchdog::name(source.id()),
             source,
             features,
             generation,
@@ -227,19 +226,19 @@ impl Slot {
     /// instance is stopped.
     pub(crate) fn invoke<T>(
         &self,
-        step: &'static str,
+        step: watchdog::Step,
         f: impl FnOnce(&'static VTable, &dyn Any) -> Result<T, String>,
     ) -> Option<Result<T, Failure>> {
         let instance = self.instance.try_borrow().ok()?;
         let instance = instance.as_ref()?;
         let vtable = self.vtable();
-        let _running = watchdog::enter(&self.module, step);
+        let _running = watchdog::enter(self.module, step);
         Some(guard::run(|| f(vtable, instance.as_ref())))
     }
 
     /// The instance's state, as `save_state` encodes it.
     pub(crate) fn save(&self) -> Result<Vec<u8>, String> {
-        match self.invoke("save_state", |v, i| (v.save_state)(i)) {
+        match self.invoke(watchdog::Step::SaveState, |v, i| (v.save_state)(i)) {
             Some(Ok(bytes)) => Ok(bytes),
             Some(Err(e)) => Err(format!("`{}` could not save its state: {e}", self.id())),
             None => Err(format!("`{}` is stopped", self.id())),
@@ -262,7 +261,7 @@ impl Slot {
         let (id, vtable) = (self.id(), self.vtable());
         // Before `shutdown`: the module's last code then runs with no worker beside it.
         let mut warnings = self.stop_workers();
-        let running = watchdog::enter(&self.module, "shutdown");
+        let running = watchdog::enter(self.module, watchdog::Step::Shutdown);
         let shut = guard::run(|| (vtable.shutdown)(instance.as_ref()));
         drop(running);
         if let Err(e) = shut {

@@ -6,6 +6,7 @@ use playground_api::egui;
 
 use super::{Runtime, Shared};
 use crate::error::{Error, Result};
+use crate::watchdog::Step;
 
 impl Runtime {
     /// The running `apps` modules, in load order: the ones a windowed host draws.
@@ -32,7 +33,7 @@ impl Shared {
     /// `Ok(false)` when it did not run (its instance is busy on the stack, or stopped).
     pub(super) fn ui(&self, id: &str, ui: &mut egui::Ui) -> Result<bool> {
         let slot = self.slot(id)?;
-        match slot.invoke("ui", |v, i| (v.ui)(i, ui)) {
+        match slot.invoke(Step::Ui, |v, i| (v.ui)(i, ui)) {
             Some(Err(e)) => {
                 let message = format!("`{id}` failed in ui: {e}");
                 self.note_error(id, &message);
