@@ -3,9 +3,9 @@
 #   bash scripts/check.sh           the whole check (CI's): install what is missing, format,
 #                                   the shared crates' features, clippy, docs, the unsafe audit,
 #                                   every test (BENCHMARKS.md, "The test suite", has its budget)
-#   bash scripts/check.sh --quick   the edit-test loop: format, clippy, every crate's unit tests
-#                                   (the rules, the loader, the shell, the modules); no end-to-end
-#                                   test, no install (about 2 minutes on a built target)
+#   bash scripts/check.sh --quick   the edit-test loop: format, clippy, docs, every crate's unit
+#                                   tests (the rules, the loader, the shell, the modules); no
+#                                   end-to-end test, no install (under 2 minutes on a built target)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -67,13 +67,13 @@ if [ "$tier" = full ]; then
   phase hakari hakari
 fi
 phase clippy cargo clippy --workspace --all-targets --locked -- -D warnings
+# The code map's links and every `//!` line must hold: broken intra-doc links fail the check.
+phase doc env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --document-private-items --locked
 if [ "$tier" = quick ]; then
   # Unit tests only: every crate's lib and bin tests, not the end-to-end binaries in tests/.
   phase unit-tests cargo test --workspace --lib --bins --locked
   exit 0
 fi
-# The code map's links and every `//!` line must hold: broken intra-doc links fail the check.
-phase doc env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --document-private-items --locked
 phase unsafe-audit bash scripts/unsafe-audit.sh
 phase test-build cargo test --workspace --locked --no-run
 phase tests cargo test --workspace --locked

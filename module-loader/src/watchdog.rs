@@ -33,7 +33,7 @@ pub struct Running {
     pub module: Arc<str>,
     /// The step: `tick`, `call`, `ui`, `initialize`, `shutdown`, ...
     pub step: &'static str,
-    /// When the watchdog first saw it run (at most [`SAMPLE`] after it started).
+    /// When the watchdog first saw it run (at most a tenth of a second after it started).
     pub since: Instant,
 }
 

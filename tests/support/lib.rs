@@ -749,7 +749,7 @@ pub fn hold_file_lock(path: &Path) -> std::fs::File {
 /// left half-synced by an interrupted run.
 const SYNCING: &str = ".sync-in-progress";
 
-/// Makes `copy` hold exactly `entries` of `source` (see [`sync`]). A copy that an earlier run
+/// Makes `copy` hold exactly `entries` of `source` (file by file, see `sync`). A copy that an earlier run
 /// left half-synced (killed mid-way) is said so and synced whole again: every entry is
 /// compared byte by byte, so nothing half-written stays, and what was written since cargo
 /// last built the copy is newer than its fingerprints, so cargo builds it again.
