@@ -22,6 +22,10 @@ verdict() { # value op limit
   python3 -c "import sys; v, op, lim = float(sys.argv[1]), sys.argv[2], float(sys.argv[3]); print('met' if (v <= lim if op == '<=' else v >= lim) else 'MISSED')" "$@"
 }
 
+recorded() { # ratio recorded-ratio
+  python3 -c "import sys; v, r = float(sys.argv[1]), float(sys.argv[2]); print('as recorded' if v <= r * 1.2 else 'ABOVE recorded')" "$@"
+}
+
 if [ "$only" = all ] || [ "$only" = calls ]; then
   echo "== bench-check: calls (criterion, release)" >&2
   cargo bench -p playground-tests --bench calls --locked -- --noplot >"$out/calls.txt"
@@ -40,11 +44,12 @@ EOF
   row "typed service, module to module" "$typed ns, $(ratio "$typed")x" "<= 1.5x" "$(verdict "$(ratio "$typed")" '<=' 1.5)"
   handle=$(estimate "generic call, resolved handle")
   row "generic call, resolved handle" "$handle ns, $(ratio "$handle")x" "<= 10 ns" "$(verdict "$handle" '<=' 10)"
+  # No goal was set for these two paths: each is held to what BENCHMARKS.md recorded when it
+  # was built (issue 2 and issue 13), with a fifth for the machine's noise.
   byid=$(estimate "generic call, by module id")
-  # No goal was set for this path; 21x is what issue 2 recorded.
-  row "generic call, by module id" "$byid ns, $(ratio "$byid")x" "recorded 21x" "$(verdict "$(ratio "$byid")" '<=' 25)"
+  row "generic call, by module id" "$byid ns, $(ratio "$byid")x" "recorded 21x" "$(recorded "$(ratio "$byid")" 21)"
   callee=$(estimate "generic call, module to module")
-  row "generic call, module to module (Callee)" "$callee ns, $(ratio "$callee")x" "recorded 9.5x" "$(verdict "$(ratio "$callee")" '<=' 12)"
+  row "generic call, module to module (Callee)" "$callee ns, $(ratio "$callee")x" "recorded 9.5x" "$(recorded "$(ratio "$callee")" 9.5)"
 fi
 
 if [ "$only" = all ] || [ "$only" = swap ]; then
