@@ -781,7 +781,7 @@ pub fn sync_copy(source: &Path, copy: &Path, entries: &[&str]) -> bool {
 /// copy alone. Fingerprints and build-script folders are copied (cargo may rewrite those in
 /// place); the compiled libraries are hard links (each is named by its hash, and only ever
 /// replaced whole). Files the copy already has are left alone.
-pub fn seed_registry_builds(lock_file: &Path, from: &Path, to: &Path) -> usize {
+pub fn seed_registry_builds(lock_file: &Path, from: &Path, to: &Path) {
     let lock = std::fs::read_to_string(lock_file).expect("read Cargo.lock");
     let table: playground_api::toml::Table = lock.parse().expect("Cargo.lock is TOML");
     let registry: std::collections::BTreeSet<String> = table
@@ -796,7 +796,6 @@ pub fn seed_registry_builds(lock_file: &Path, from: &Path, to: &Path) -> usize {
     let unit_of =
         |name: &str| name.rsplit_once('-').filter(|(pkg, _)| registry.contains(*pkg)).map(|(_, h)| h.to_owned());
     let mut hashes = std::collections::BTreeSet::new();
-    let mut seeded = 0;
     for folder in [".fingerprint", "build"] {
         for entry in std::fs::read_dir(from.join(folder)).into_iter().flatten().flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -805,7 +804,6 @@ pub fn seed_registry_builds(lock_file: &Path, from: &Path, to: &Path) -> usize {
             let target = to.join(folder).join(&name);
             if !target.exists() {
                 copy_tree(&entry.path(), &target);
-                seeded += 1;
             }
         }
     }
@@ -820,7 +818,6 @@ pub fn seed_registry_builds(lock_file: &Path, from: &Path, to: &Path) -> usize {
             std::fs::copy(entry.path(), &target).expect("copy a built registry crate");
         }
     }
-    seeded
 }
 
 /// Copies a folder (or file) with its contents and each file's modification time: cargo
