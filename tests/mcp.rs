@@ -78,6 +78,11 @@ fn a_client_over_stdio_creates_calls_edits_reloads_and_inspects_a_module() {
     }
 }
 
+/// The token file a shell started with `XDG_RUNTIME_DIR=dir` keeps (and the client reads).
+fn token_file(dir: &Path) -> PathBuf {
+    dir.join("playground/mcp-token")
+}
+
 /// A port nobody listens on now (the shell binds it a moment later).
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
@@ -103,21 +108,32 @@ fn a_client_over_http_on_loopback_with_the_host_check_on() {
         .arg("--library-dir")
         .arg(&sandbox.libs)
         .args(["--mcp-http", &addr])
+        // The token is kept in the sandbox, not in the user's runtime folder.
+        .env("XDG_RUNTIME_DIR", sandbox.path())
         .env("RUST_LOG", "warn")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("start playground");
     let mut stdin = shell.stdin.take().expect("stdin");
     let mut stdout = BufReader::new(shell.stdout.take().expect("stdout"));
+    let mut stderr = shell.stderr.take().expect("stderr");
+    let stderr = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
     let mut line = String::new();
     stdout.read_line(&mut line).expect("read");
     assert_eq!(line.trim(), "ready", "the shell did not start");
+    let token = std::fs::read_to_string(token_file(sandbox.path())).expect("the token file");
 
     let output = Command::new(python())
         .arg(client())
         .arg("http")
         .arg(format!("http://{addr}/mcp"))
+        .env("MCP_TOKEN_FILE", token_file(sandbox.path()))
         .output()
         .expect("run the MCP client");
 
@@ -136,6 +152,13 @@ fn a_client_over_http_on_loopback_with_the_host_check_on() {
     assert_passed("HTTP", &output);
     assert_eq!(line.trim(), "ok 4", "the entity spawned over MCP is in the world");
     assert!(exited, "the shell quit cleanly with the MCP server running");
+    // Its stderr is no terminal: the line to paste reads the token from its file, and the
+    // token itself is nowhere in what the shell printed or logged.
+    let stderr = stderr.join().expect("stderr");
+    let file = token_file(sandbox.path());
+    let paste = format!("--header \"Authorization: Bearer $(cat {})\"", file.display());
+    assert!(stderr.contains("claude mcp add --transport http playground") && stderr.contains(&paste), "{stderr}");
+    assert!(!stderr.contains(token.trim()), "the token reached the log:\n{stderr}");
 }
 
 #[test]
@@ -143,7 +166,7 @@ fn a_client_sees_the_game_view_as_an_image() {
     let sandbox = Sandbox::engine();
     let addr = format!("127.0.0.1:{}", free_port());
     let mut command = sandbox.headless_command();
-    command.args(["--mcp-http", &addr]);
+    command.args(["--mcp-http", &addr]).env("XDG_RUNTIME_DIR", sandbox.path());
     let shell = playground_tests::Shell::spawn(command);
     let png = sandbox.path().join("mcp-view.png");
     let output = Command::new(python())
@@ -151,6 +174,7 @@ fn a_client_sees_the_game_view_as_an_image() {
         .arg("capture")
         .arg(format!("http://{addr}/mcp"))
         .arg(&png)
+        .env("MCP_TOKEN_FILE", token_file(sandbox.path()))
         .output()
         .expect("run the MCP client");
     assert_passed("capture", &output);
@@ -181,6 +205,53 @@ fn mcp_over_http_refuses_a_network_interface_unless_told() {
         "stdout: {:?}",
         output.stdout
     );
+}
+
+#[test]
+fn the_token_is_shown_on_request_renewed_by_a_flag_and_omitted_only_on_the_loopback() {
+    let sandbox = Sandbox::demo();
+    build_all();
+    let playground = |args: &[&str]| {
+        Command::new(profile_dir().join("playground"))
+            .args(["--modules"])
+            .arg(&sandbox.modules)
+            .args(args)
+            .env("XDG_RUNTIME_DIR", sandbox.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run playground")
+    };
+    let shown = playground(&["mcp-token", "--addr", "127.0.0.1:9000"]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    let token = std::fs::read_to_string(token_file(sandbox.path())).expect("made on first use");
+    assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
+    assert!(
+        text.contains(&format!(
+            "claude mcp add --transport http playground http://127.0.0.1:9000/mcp --header \"Authorization: Bearer {}\"",
+            token.trim()
+        )),
+        "{text}"
+    );
+    assert!(text.contains(r#""headers": {"Authorization": "Bearer "#), "the JSON form: {text}");
+    let again = String::from_utf8_lossy(&playground(&["mcp-token"]).stdout).into_owned();
+    assert!(again.contains(token.trim()) && again.contains("http://127.0.0.1:8123/mcp"), "kept, shown again: {again}");
+
+    let renewed = playground(&["mcp-token", "--mcp-new-token"]);
+    assert!(renewed.status.success());
+    let new = std::fs::read_to_string(token_file(sandbox.path())).expect("renewed");
+    assert_ne!(new, token, "--mcp-new-token makes another");
+
+    let refused = playground(&[
+        "--headless",
+        "--no-build",
+        "--mcp-http",
+        "0.0.0.0:0",
+        "--mcp-allow-remote",
+        "--mcp-dangerously-omit-auth",
+    ]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "it served the network with no token");
+    assert!(stderr.contains("--mcp-dangerously-omit-auth with --mcp-allow-remote"), "{stderr}");
 }
 
 /// Waits for the child to exit successfully, killing it after `timeout`.

@@ -78,6 +78,14 @@ struct Cli {
     /// can create and run code in this editor.
     #[arg(long, requires = "mcp_http")]
     mcp_allow_remote: bool,
+    /// Replace the MCP token with a new one (clients connected with the old one must be
+    /// given the new line). With --mcp-http, or with `mcp-token`.
+    #[arg(long, global = true)]
+    mcp_new_token: bool,
+    /// Serve --mcp-http with no token: any process or user on this machine that reaches the
+    /// port can create and run code as you. Refused with --mcp-allow-remote.
+    #[arg(long, requires = "mcp_http")]
+    mcp_dangerously_omit_auth: bool,
     /// Check that the api library this process runs with is the one it was built against,
     /// and exit (the launcher's probe).
     #[arg(long, hide = true)]
@@ -114,6 +122,13 @@ enum Command {
     /// Resolve every module (with --app, that app's closure) and print the load order, one
     /// `id version [features]` per line.
     Graph,
+    /// Print the line (and the JSON config) that connects an MCP client to `--mcp-http`,
+    /// with the token every request must carry; makes the token if there is none.
+    McpToken {
+        /// The address the editor serves MCP at (its `--mcp-http`).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8123")]
+        addr: SocketAddr,
+    },
 }
 
 fn init_logging() {
@@ -149,10 +164,17 @@ fn run(cli: Cli) -> Result<(), String> {
         return Ok(());
     }
     let paths = workspace::Paths::find(cli.root.as_deref(), cli.modules, cli.library_dir)?;
+    let http = |addr| {
+        mcp::Http::new(addr, cli.mcp_allow_remote, &paths.root, cli.mcp_new_token, cli.mcp_dangerously_omit_auth)
+    };
     let mut config = paths.loader_config();
     config.app.clone_from(&cli.app);
     let runtime = Runtime::new(config);
     match cli.command {
+        Some(Command::McpToken { addr }) => {
+            workspace::print(&mcp::show_token(&paths.root, addr, cli.mcp_new_token)?);
+            Ok(())
+        }
         Some(Command::Graph) => {
             let graph = runtime.resolve().map_err(|e| e.to_string())?;
             let mut out = String::new();
@@ -170,7 +192,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let built = built.map(|plan| plan.run_on_stderr("building modules"));
             let mcp = match (cli.mcp, cli.mcp_http) {
                 (Some(McpMode::Stdio), _) => Some(mcp::Transport::Stdio),
-                (None, Some(addr)) => Some(mcp::Transport::Http { addr, remote: cli.mcp_allow_remote }),
+                (None, Some(addr)) => Some(mcp::Transport::Http(http(addr)?)),
                 (None, None) => None,
             };
             let options = Options { watch: !cli.no_watch, restore: cli.restore_state, mcp, wait_for_fix: true, net };
@@ -189,7 +211,7 @@ fn run(cli: Cli) -> Result<(), String> {
             // The window opens at once and shows the build's progress. A failed build does
             // not stop it: the fallback screen shows why and offers Retry, and modules with an
             // older build still load.
-            let mcp = cli.mcp_http.map(|addr| mcp::Transport::Http { addr, remote: cli.mcp_allow_remote });
+            let mcp = cli.mcp_http.map(http).transpose()?.map(mcp::Transport::Http);
             let options = Options { watch: !cli.no_watch, restore: cli.restore_state, mcp, wait_for_fix: false, net };
             // Each message repaints the window, which then reaches its safe point.
             let (ctx, waker) = window::wakeup();

@@ -8,9 +8,17 @@
 //! loop never waits for MCP, and a slow or vanished client never holds anything of the
 //! editor. This file knows the inbox, not the loop.
 //!
+//! Over HTTP, `access.rs` stands in front of everything: a request without the user's token
+//! is refused before rmcp reads a byte of it, and bodies, requests in flight, connections
+//! and idle time are bounded.
+//!
 //! [`Runtime`]: module_loader::Runtime
 
+mod access;
+
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -29,13 +37,63 @@ use tokio_util::sync::CancellationToken;
 use crate::inbox::{Controller, Inbox, Json, Message, Op};
 
 /// How the server is reached.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum Transport {
-    /// The process's stdin and stdout (then they carry nothing else).
+    /// The process's stdin and stdout (then they carry nothing else): whoever can write to
+    /// them started the editor, and already owns it.
     Stdio,
-    /// Streamable HTTP at `http://<addr>/mcp`. `remote` is the user's explicit consent to
-    /// listen on an address other than loopback.
-    Http { addr: SocketAddr, remote: bool },
+    /// Streamable HTTP at `http://<addr>/mcp`.
+    Http(Http),
+}
+
+/// MCP over HTTP: where, and who gets in.
+#[derive(Clone, Debug)]
+pub(crate) struct Http {
+    addr: SocketAddr,
+    /// The user's explicit consent to listen on an address other than loopback.
+    remote: bool,
+    /// The bearer token every request must carry; `None` only with
+    /// `--mcp-dangerously-omit-auth`.
+    token: Option<Arc<access::Token>>,
+    /// Where the token is kept, for the lines that say how to connect.
+    token_file: PathBuf,
+}
+
+impl Http {
+    /// MCP over HTTP at `addr`, with the user's token from its file under `root` (made on
+    /// first use; `new_token` replaces it), or with none when `omit_auth`, which is refused
+    /// beside `remote`: then anyone on the network could run code as the user.
+    pub(crate) fn new(
+        addr: SocketAddr,
+        remote: bool,
+        root: &Path,
+        new_token: bool,
+        omit_auth: bool,
+    ) -> Result<Http, String> {
+        let token_file = access::token_path(root);
+        if omit_auth {
+            if remote {
+                return Err("--mcp-dangerously-omit-auth with --mcp-allow-remote would let anyone on the network run \
+                            code as you; use one or the other"
+                    .to_owned());
+            }
+            tracing::warn!(
+                "MCP over HTTP without a token (--mcp-dangerously-omit-auth): any process or user on this machine \
+                 that reaches {addr} can create and run code as you"
+            );
+            return Ok(Http { addr, remote, token: None, token_file });
+        }
+        let token = access::load_or_make(&token_file, new_token)?;
+        Ok(Http { addr, remote, token: Some(Arc::new(token)), token_file })
+    }
+}
+
+/// `playground mcp-token`: the lines that connect a client to `addr`, with the token itself
+/// (the user asked for it), made first if there is none.
+pub(crate) fn show_token(root: &Path, addr: SocketAddr, new_token: bool) -> Result<String, String> {
+    let path = access::token_path(root);
+    let token = access::load_or_make(&path, new_token)?;
+    Ok(access::connect_lines(addr, Some(&token), &path))
 }
 
 /// How often a waiting tool call looks whether a module holds the main thread.
@@ -259,9 +317,9 @@ pub(crate) fn start(transport: &Transport, inbox: Inbox) -> Result<McpServer, St
     let tools = Tools { inbox: inbox.clone() };
     let serve: std::pin::Pin<Box<dyn Future<Output = String> + Send>> = match transport {
         Transport::Stdio => Box::pin(serve_stdio(tools, cancel.clone())),
-        Transport::Http { addr, remote } => {
-            let listener = bind(*addr, *remote)?;
-            Box::pin(serve_http(tools, listener, *remote, cancel.clone()))
+        Transport::Http(http) => {
+            let listener = bind(http.addr, http.remote)?;
+            Box::pin(serve_http(tools, listener, http.clone(), cancel.clone()))
         }
     };
     let thread = std::thread::Builder::new()
@@ -301,7 +359,8 @@ fn bind(addr: SocketAddr, remote: bool) -> Result<std::net::TcpListener, String>
     Ok(listener)
 }
 
-async fn serve_http(tools: Tools, listener: std::net::TcpListener, remote: bool, cancel: CancellationToken) -> String {
+async fn serve_http(tools: Tools, listener: std::net::TcpListener, http: Http, cancel: CancellationToken) -> String {
+    let Http { remote, token, token_file, .. } = http;
     let listener = match tokio::net::TcpListener::from_std(listener) {
         Ok(listener) => listener,
         Err(e) => return format!("cannot serve MCP over HTTP: {e}"),
@@ -323,8 +382,19 @@ async fn serve_http(tools: Tools, listener: std::net::TcpListener, remote: bool,
         .with_cancellation_token(cancel.child_token());
     let service: StreamableHttpService<Tools, LocalSessionManager> =
         StreamableHttpService::new(move || Ok(tools.clone()), Default::default(), config);
-    let app = axum::Router::new().route_service("/mcp", service);
+    let limits = access::Limits::DEFAULT;
+    // On the terminal alone (not through tracing, so neither the log nor the editor's log
+    // pane sees it), and the secret itself only when a person is reading.
+    if token.is_some() {
+        let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        eprint!("{}", access::connect_lines(addr, token.as_deref().filter(|_| terminal), &token_file));
+    }
+    let guard = access::Guard::new(token, limits);
+    let app = axum::Router::new()
+        .route_service("/mcp", service)
+        .layer(axum::middleware::from_fn_with_state(guard, access::check));
     tracing::info!("MCP server at http://{addr}/mcp");
+    let listener = access::Bounded::new(listener, limits);
     match axum::serve(listener, app).with_graceful_shutdown(async move { cancel.cancelled_owned().await }).await {
         Ok(()) => "the HTTP server stopped".to_owned(),
         Err(e) => format!("the HTTP server failed: {e}"),

@@ -6,7 +6,13 @@
         call, edit + reload, inspect, and bad inputs.
     client.py http <url>
         talks to a running `playground --mcp-http` over streamable HTTP: tools, calls, inspect,
-        bad inputs, and the Host check.
+        bad inputs, the token (none, a wrong one, one in the query string: 401), an oversized
+        body (413), and the Host check.
+    client.py capture <url> <png>
+        asks for the game's view and writes the image.
+
+Over HTTP the token is the one in the file named by $MCP_TOKEN_FILE (the editor's token file),
+sent as `Authorization: Bearer`, as a user's client would after pasting the editor's line.
 
 Every check raises with a message saying what was expected; the exit status is non-zero on
 any failure. Run by tests/mcp.rs.
@@ -24,6 +30,7 @@ import httpx
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import McpError
 
 TOOLS = {"module.list", "module.create", "module.reload", "debug.inspect", "module.call", "build.status", "view.capture"}
@@ -182,8 +189,44 @@ async def stdio_session(binary, root):
             print(f"stdio session passed (last reload {record['timings']['total_us']} us)")
 
 
+def bearer():
+    """The Authorization header a user's client sends: the token from the editor's file."""
+    token = Path(os.environ["MCP_TOKEN_FILE"]).read_text().strip()
+    check(len(token) == 64, f"a 256-bit token in hex, got {len(token)} characters")
+    return {"Authorization": f"Bearer {token}"}
+
+
+def authorized_session(url):
+    return streamable_http_client(url, http_client=create_mcp_http_client(headers=bearer()))
+
+
+async def refusals(url):
+    """Who is let in, and what is read: every refusal comes before any MCP parsing."""
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    body = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "intruder", "version": "1"}}}
+    token = bearer()["Authorization"].removeprefix("Bearer ")
+    async with httpx.AsyncClient() as http:
+        none = await http.post(url, json=body, headers=headers)
+        check(none.status_code == 401, f"no token got {none.status_code}: {none.text}")
+        check("playground mcp-token" in none.text, f"the refusal says how to get in: {none.text}")
+        check(none.headers.get("www-authenticate", "").startswith("Bearer"), f"WWW-Authenticate: {none.headers}")
+        wrong = await http.post(url, json=body, headers={**headers, "Authorization": "Bearer " + "0" * 64})
+        check(wrong.status_code == 401, f"a wrong token got {wrong.status_code}: {wrong.text}")
+        query = await http.post(f"{url}?token={token}", json=body, headers=headers)
+        check(query.status_code == 401, f"a token in the query string got {query.status_code}: {query.text}")
+        garbage = await http.post(url, content=b"\x00\xff not json", headers=headers)
+        check(garbage.status_code == 401, f"garbage without a token got {garbage.status_code}: {garbage.text}")
+        big = await http.post(url, content=b"x" * (2 << 20), headers={**headers, **bearer()})
+        check(big.status_code == 413, f"a 2 MiB body got {big.status_code}: {big.text}")
+        for answer in (none, wrong, query, garbage, big):
+            check(token not in answer.text, "an answer holds the token")
+    print("  refused as expected: no token, a wrong token, the token in the query string (401); 2 MiB (413)")
+
+
 async def http_session(url):
-    async with streamable_http_client(url) as (read, write, _):
+    await refusals(url)
+    async with authorized_session(url) as (read, write, _):
         async with ClientSession(read, write) as session:
             await common(session)
             entity = await ok(
@@ -210,7 +253,7 @@ async def http_session(url):
     # rmcp's Host check (DNS rebinding) is on: a foreign Host header is refused.
     headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
     body = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(headers=bearer()) as http:
         evil = await http.post(url, json=body, headers={**headers, "Host": "evil.example.com"})
         check(evil.status_code == 403, f"a foreign Host header got {evil.status_code}: {evil.text}")
         browser = await http.post(url, json=body, headers={**headers, "Origin": "http://evil.example.com"})
@@ -220,7 +263,7 @@ async def http_session(url):
 
 async def capture_session(url, path):
     """Asks for the game's view and writes the image it answers to `path`."""
-    async with streamable_http_client(url) as (read, write, _):
+    async with authorized_session(url) as (read, write, _):
         async with ClientSession(read, write) as session:
             await session.initialize()
             result = await session.call_tool("view.capture", {})
