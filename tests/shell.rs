@@ -107,6 +107,25 @@ fn headless_protocol() {
 }
 
 #[test]
+fn lines_that_are_not_commands_are_refused_and_the_world_survives() {
+    let sandbox = Sandbox::demo();
+    let mut shell = sandbox.shell();
+    let id = shell.ok(r#"call systems/ecs spawn {"position":{"x":1,"y":2},"velocity":{"x":0,"y":0}}"#);
+    assert_eq!(id, json!(3));
+    // Two MiB on one line: refused without being kept, then the next line is read.
+    let mut long = b"call systems/ecs spawn ".to_vec();
+    long.resize(2 << 20, b'x');
+    let refused = shell.send_bytes(&long).expect_err("an over-long line");
+    assert!(refused.contains(&format!("a line of {} bytes is over the limit of 1048576", 2 << 20)), "{refused}");
+    let nul = shell.send_bytes(b"call systems/ecs\0 count").expect_err("a NUL byte");
+    assert!(nul.contains("NUL byte (byte 16)"), "{nul}");
+    let latin1 = shell.send_bytes(b"state syst\xe8ms/ecs").expect_err("not UTF-8");
+    assert!(latin1.contains("not UTF-8 (byte 10 is 0xe8)"), "{latin1}");
+    assert_eq!(shell.ok("call systems/ecs count"), json!(4), "the world is intact");
+    assert!(shell.quit(), "the process is intact");
+}
+
+#[test]
 fn building_any_module_alone_leaves_the_api_dylib_unchanged() {
     // ARCHITECTURE.md, invariant 8: if a module (or the shell) asked for a feature of a shared
     // crate that the others do not, `cargo build -p` of it alone would rebuild the api under the

@@ -294,7 +294,7 @@ impl Control {
     /// Handles one message; call it at the safe point.
     pub(crate) fn handle(&mut self, runtime: &Runtime, message: Message) -> Next {
         match message {
-            Message::Line(line) => match parse_line(&line) {
+            Message::Line(line) => match line.and_then(|line| parse_line(&line)) {
                 Ok(Line::Empty) => self.deliver(ReplyTo::Line, Ok(Json("null".to_owned()))),
                 Ok(Line::Quit) => {
                     self.deliver(ReplyTo::Line, Ok(Json::of("bye")));

@@ -85,9 +85,9 @@ pub(crate) enum Controller {
 
 /// Everything the loop waits for, on one channel.
 pub(crate) enum Message {
-    /// A line of the stdin protocol; the loop parses it and prints the answer in order
-    /// with the events it prints.
-    Line(String),
+    /// A line of the stdin protocol, or why it cannot be one (too long, not text); the loop
+    /// parses it and prints the answer in order with the events it prints.
+    Line(Result<String, String>),
     /// An operation, and where its answer goes.
     Request { op: Op, reply: Reply },
     /// A controller stopped (stdin closed; the MCP transport ended), and why.

@@ -435,7 +435,12 @@ impl Shell {
 
     /// Sends one command; `Ok(json text)` or `Err(message)`.
     pub fn send(&mut self, command: &str) -> Result<String, String> {
-        writeln!(self.stdin, "{command}").expect("write a command");
+        self.send_bytes(command.as_bytes())
+    }
+
+    /// Sends one line of any bytes (text or not); the answer as [`Shell::send`] reads it.
+    pub fn send_bytes(&mut self, line: &[u8]) -> Result<String, String> {
+        self.stdin.write_all(line).and_then(|()| self.stdin.write_all(b"\n")).expect("write a command");
         self.stdin.flush().expect("flush");
         let mut line = self.next_line();
         while let Some(event) = line.strip_prefix("event ") {
