@@ -4,35 +4,28 @@
 //! Why this is sound (ARCHITECTURE.md, invariant 13): what the host keeps is a [`Socket`],
 //! one of std's own socket types (their code lives in std, which no reload replaces), and
 //! plain bytes the module wrote beside it ([`Sockets::set_note`]: what it had read but not
-//! yet used, counters); never a module's type. A module gets a clone of the kept socket (the
-//! same connection, another file descriptor), so a generation that fails half-way through
-//! its start loses nothing: the host's handle keeps the connection open for the next one.
-//! After a reload, whatever the new generation did not take back is closed by the host
-//! ([`SocketStore::sweep`]).
+//! yet used, counters); never a module's type. A module shares the kept socket (an `Arc`
+//! of it: one file descriptor per connection, however many hold it), so a generation that
+//! fails half-way through its start loses nothing: the host's share keeps the connection
+//! open for the next one. After a reload, whatever the new generation did not take back is
+//! shut down by the host ([`SocketStore::sweep`]), whoever still shares it.
 
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::kept::ByModule;
 
-/// A socket the host can keep: std's own types only.
-#[derive(Debug)]
+/// A socket the host can keep: std's own types only, shared (`&TcpStream` reads and writes,
+/// `&TcpListener` accepts).
+#[derive(Clone, Debug)]
 pub enum Socket {
-    Listener(TcpListener),
-    Stream(TcpStream),
+    Listener(Arc<TcpListener>),
+    Stream(Arc<TcpStream>),
 }
 
 impl Socket {
-    /// Another handle to the same socket.
-    pub fn try_clone(&self) -> std::io::Result<Socket> {
-        Ok(match self {
-            Socket::Listener(l) => Socket::Listener(l.try_clone()?),
-            Socket::Stream(s) => Socket::Stream(s.try_clone()?),
-        })
-    }
-
     /// The listener, if this is one.
-    pub fn into_listener(self) -> Option<TcpListener> {
+    pub fn into_listener(self) -> Option<Arc<TcpListener>> {
         match self {
             Socket::Listener(l) => Some(l),
             Socket::Stream(_) => None,
@@ -40,7 +33,7 @@ impl Socket {
     }
 
     /// The stream, if this is one.
-    pub fn into_stream(self) -> Option<TcpStream> {
+    pub fn into_stream(self) -> Option<Arc<TcpStream>> {
         match self {
             Socket::Stream(s) => Some(s),
             Socket::Listener(_) => None,
@@ -52,6 +45,17 @@ impl Socket {
 struct NetKept {
     socket: Socket,
     note: Vec<u8>,
+}
+
+/// A socket the host lets go of is done with, whoever still shares it: a stream is shut
+/// down both ways (a generation's leftover share must not keep a peer waiting), a listener
+/// closes with its last share.
+impl Drop for NetKept {
+    fn drop(&mut self) {
+        if let Socket::Stream(stream) = &self.socket {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
 }
 
 /// The host's side: every module's kept sockets, by module and name.
@@ -92,21 +96,19 @@ pub struct Sockets {
 }
 
 impl Sockets {
-    /// Keeps `socket` as `name` (in place of whatever was kept so), and returns another
-    /// handle to it for the module to use.
-    pub fn keep(&self, name: &str, socket: Socket) -> Result<Socket, String> {
-        let mine = socket.try_clone().map_err(|e| format!("cannot keep the socket `{name}`: {e}"))?;
-        self.store.lock().insert(&self.module, name, NetKept { socket, note: Vec::new() });
-        Ok(mine)
+    /// Keeps `socket` as `name` (in place of whatever was kept so), and returns the
+    /// module's share of it.
+    pub fn keep(&self, name: &str, socket: Socket) -> Socket {
+        self.store.lock().insert(&self.module, name, NetKept { socket: socket.clone(), note: Vec::new() });
+        socket
     }
 
     /// The socket kept as `name` and the note kept with it, taken back by this generation.
-    pub fn take(&self, name: &str) -> Result<Option<(Socket, Vec<u8>)>, String> {
+    pub fn take(&self, name: &str) -> Option<(Socket, Vec<u8>)> {
         let mut store = self.store.lock();
-        let Some(kept) = store.get_mut(&self.module, name) else { return Ok(None) };
-        let socket = kept.value.socket.try_clone().map_err(|e| format!("cannot take the socket `{name}` back: {e}"))?;
+        let kept = store.get_mut(&self.module, name)?;
         kept.taken = true;
-        Ok(Some((socket, kept.value.note.clone())))
+        Some((kept.value.socket.clone(), kept.value.note.clone()))
     }
 
     /// The names of this module's kept sockets.
@@ -124,9 +126,8 @@ impl Sockets {
 
     /// Closes socket `name` for good (a connection shut down both ways, a listener dropped).
     pub fn close(&self, name: &str) {
+        // Dropped outside the lock; dropping shuts a stream down.
         let removed = self.store.lock().remove(&self.module, name);
-        if let Some(NetKept { socket: Socket::Stream(stream), .. }) = removed {
-            let _ = stream.shutdown(Shutdown::Both);
-        }
+        drop(removed);
     }
 }

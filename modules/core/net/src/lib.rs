@@ -40,6 +40,41 @@ pub struct NetStatus {
     pub closed: Vec<String>,
     /// On a joiner: what the host's app answered when it joined (its player, say).
     pub welcome: Option<Vec<u8>>,
+    /// Hosting: connections accepted that have not said hello yet.
+    pub pending: usize,
+    /// Hosting: connections turned away, by why.
+    pub refused: Refusals,
+    /// Hosting: the caps in force (the configured ones, lowered to fit the descriptor budget).
+    pub limits: NetLimits,
+}
+
+/// How many connections a host turned away, by why (each also closed with the reason).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(crate = "playground_api::serde", default)]
+pub struct Refusals {
+    /// It did not say hello within the deadline.
+    pub late_hello: u64,
+    /// It was the oldest of too many connections waiting to say hello.
+    pub pending_full: u64,
+    /// It was the oldest of too many such connections from one address.
+    pub address_full: u64,
+    /// It said hello to a full game.
+    pub game_full: u64,
+}
+
+/// What a host takes at once.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(crate = "playground_api::serde", default)]
+pub struct NetLimits {
+    /// Connections waiting to say hello, in all and from one address.
+    pub pending: usize,
+    pub pending_per_address: usize,
+    /// Players past the hello.
+    pub players: usize,
+    /// How long a connection may take to say hello.
+    pub hello_timeout_ms: u64,
+    /// The file descriptors networking may hold (one per connection, one for the listener).
+    pub descriptors: usize,
 }
 
 /// The networking service. Addresses are loopback unless `allow_remote` says otherwise.

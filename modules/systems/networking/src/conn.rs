@@ -5,6 +5,7 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
+use std::sync::Arc;
 
 use bytes::BytesMut;
 use playground_api::net::Sockets;
@@ -13,10 +14,15 @@ use playground_api::serde::{Deserialize, Serialize};
 /// Bytes waiting to be written beyond which a peer is too slow to keep.
 const MAX_BACKLOG: usize = 64 << 20;
 
+/// The most one read takes from a connection before the worker turns to the others: a fast
+/// sender is not read without end, and never holds more than a frame and this unhandled.
+const READ_PER_TURN: usize = 1 << 20;
+
 pub(crate) struct Conn {
     /// The name the host keeps its socket by.
     pub(crate) name: String,
-    pub(crate) stream: TcpStream,
+    /// The host's socket, shared (one file descriptor).
+    pub(crate) stream: Arc<TcpStream>,
     pub(crate) unread: BytesMut,
     pub(crate) out: BytesMut,
 }
@@ -38,30 +44,35 @@ pub(crate) enum Got {
 }
 
 impl Conn {
-    pub(crate) fn new(name: String, stream: TcpStream, pending: &Pending) -> Result<Conn, String> {
+    pub(crate) fn new(name: String, stream: Arc<TcpStream>, pending: &Pending) -> Result<Conn, String> {
         stream.set_nonblocking(true).map_err(|e| format!("cannot use the connection `{name}`: {e}"))?;
         let _ = stream.set_nodelay(true);
         Ok(Conn { name, stream, unread: BytesMut::from(&pending.unread[..]), out: BytesMut::from(&pending.out[..]) })
     }
 
-    /// Reads whatever has arrived.
+    /// Reads what has arrived, up to [`READ_PER_TURN`] bytes.
     pub(crate) fn read(&mut self) -> Result<Got, String> {
         let mut buffer = [0u8; 64 * 1024];
-        loop {
-            match self.stream.read(&mut buffer) {
+        let mut taken = 0;
+        while taken < READ_PER_TURN {
+            match (&*self.stream).read(&mut buffer) {
                 Ok(0) => return Ok(Got::Closed),
-                Ok(n) => self.unread.extend_from_slice(&buffer[..n]),
+                Ok(n) => {
+                    self.unread.extend_from_slice(&buffer[..n]);
+                    taken += n;
+                }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(Got::Open),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Err(format!("reading failed: {e}")),
             }
         }
+        Ok(Got::Open)
     }
 
     /// Writes as much of what waits as the socket takes now.
     pub(crate) fn flush(&mut self) -> Result<(), String> {
         while !self.out.is_empty() {
-            match self.stream.write(&self.out) {
+            match (&*self.stream).write(&self.out) {
                 Ok(0) => return Err("the connection took no more bytes".to_owned()),
                 Ok(n) => {
                     let _ = self.out.split_to(n);

@@ -49,7 +49,9 @@ fn serve(stop: &Stop, link: &Link, conn: &mut Conn, last_seq: &mut u64) -> Resul
     if let Got::Closed = conn.read()? {
         return Err("the host closed the connection".to_owned());
     }
-    while let Some((message, size)) = wire::next(&mut conn.unread).map_err(|e| format!("the host sent {e}"))? {
+    while let Some((message, size)) =
+        wire::next(&mut conn.unread, wire::MAX_FRAME).map_err(|e| format!("the host sent {e}"))?
+    {
         match message {
             Message::Welcome { payload } => link.update(|s| s.welcome = Some(payload)),
             Message::Snapshot { seq, .. } if seq <= *last_seq => link.update(|s| s.snapshots_duplicated += 1),

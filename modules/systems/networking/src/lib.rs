@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use core_net::{Net, NetStatus, Role, methods};
+use core_net::{Net, NetLimits, NetStatus, Role, methods};
 use playground_api::caller::ModuleCaller;
 use playground_api::net::{Socket, Sockets};
 use playground_api::serde::Deserialize;
@@ -39,15 +39,53 @@ pub(crate) const HOST: &str = "host";
 const CLOSED_KEPT: usize = 8;
 
 #[derive(Clone, Deserialize)]
-#[serde(crate = "playground_api::serde", default)]
+#[serde(crate = "playground_api::serde", default, deny_unknown_fields)]
 struct Config {
     app: String,
     rate: u32,
+    hello_timeout_ms: u64,
+    max_pending: usize,
+    max_pending_per_address: usize,
+    max_players: usize,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { app: "apps/game".to_owned(), rate: 30 }
+        Config {
+            app: "apps/game".to_owned(),
+            rate: 30,
+            hello_timeout_ms: 3000,
+            max_pending: 64,
+            max_pending_per_address: 16,
+            max_players: 16,
+        }
+    }
+}
+
+/// The share of the process's open-file limit networking may hold: the rest is for builds,
+/// the file watcher, MCP, the GPU and the modules' own files.
+const DESCRIPTOR_SHARE: usize = 4;
+
+/// The process's soft limit on open files (`/proc/self/limits`), if it can be read.
+fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// The caps in force: the configured ones, lowered (waiting connections first) until every
+/// connection and the listener fit in a quarter of the open-file limit, one descriptor each.
+fn limits(config: &Config, open_files: Option<usize>) -> NetLimits {
+    let descriptors = open_files.map_or(usize::MAX, |n| n / DESCRIPTOR_SHARE);
+    let room = descriptors.saturating_sub(1).max(2);
+    let players = config.max_players.clamp(1, room - 1);
+    let pending = config.max_pending.clamp(1, room - players);
+    NetLimits {
+        pending,
+        pending_per_address: config.max_pending_per_address.clamp(1, pending),
+        players,
+        hello_timeout_ms: config.hello_timeout_ms.max(1),
+        descriptors,
     }
 }
 
@@ -67,6 +105,7 @@ pub(crate) struct Link {
     pub(crate) caller: ModuleCaller,
     pub(crate) app: String,
     pub(crate) rate: u32,
+    pub(crate) limits: NetLimits,
     live: Arc<Mutex<Live>>,
     /// This session's worker is to leave the game, and has finished.
     leaving: Arc<AtomicBool>,
@@ -173,16 +212,17 @@ impl Networking {
     /// A session left running by the last generation: taken back, its worker started again.
     fn resume(&mut self) -> Result<(), String> {
         let link = self.link()?.clone();
-        if let Some((listener, note)) = link.sockets.take(LISTENER)? {
+        if let Some((listener, note)) = link.sockets.take(LISTENER) {
             let note: HostNote = if note.is_empty() { HostNote::default() } else { codec::decode(&note)? };
             let listener = listener.into_listener().ok_or("the kept listener is not a listener")?;
             listener.set_nonblocking(true).map_err(|e| format!("cannot use the kept listener: {e}"))?;
             let mut peers = Vec::new();
             for name in link.sockets.names().into_iter().filter(|n| n.starts_with(PEER_PREFIX)) {
-                let Some((socket, note)) = link.sockets.take(&name)? else { continue };
+                let Some((socket, note)) = link.sockets.take(&name) else { continue };
                 let note: PeerNote = if note.is_empty() { PeerNote::default() } else { codec::decode(&note)? };
                 let stream = socket.into_stream().ok_or("a kept peer is not a stream")?;
-                peers.push(Peer { id: note.peer, ready: note.ready, conn: Conn::new(name, stream, &note.pending)? });
+                let waited = Duration::from_millis(note.waited_ms);
+                peers.push(Peer::new(note.peer, note.ready, Conn::new(name, stream, &note.pending)?, waited));
             }
             tracing::info!("hosting at {} again after a reload, with {} peer(s)", note.addr, peers.len());
             {
@@ -192,7 +232,7 @@ impl Networking {
             }
             let next_peer = note.next_peer;
             self.spawn("net-host", move |link, stop| host::run(stop, link, &listener, peers, next_peer))?;
-        } else if let Some((stream, note)) = link.sockets.take(HOST)? {
+        } else if let Some((stream, note)) = link.sockets.take(HOST) {
             let note: JoinNote = if note.is_empty() { JoinNote::default() } else { codec::decode(&note)? };
             let stream = stream.into_stream().ok_or("the kept connection is not a stream")?;
             let conn = Conn::new(HOST.to_owned(), stream, &note.pending)?;
@@ -219,8 +259,11 @@ impl Net for Networking {
         let listener = TcpListener::bind(at).map_err(|e| format!("cannot host on {at}: {e}"))?;
         let local = listener.local_addr().map_err(|e| format!("cannot host on {at}: {e}"))?.to_string();
         let link = self.link()?;
-        let listener =
-            link.sockets.keep(LISTENER, Socket::Listener(listener))?.into_listener().ok_or("not a listener")?;
+        let listener = link
+            .sockets
+            .keep(LISTENER, Socket::Listener(Arc::new(listener)))
+            .into_listener()
+            .ok_or("not a listener")?;
         listener.set_nonblocking(true).map_err(|e| format!("cannot host on {at}: {e}"))?;
         {
             let mut live = link.live();
@@ -241,7 +284,7 @@ impl Net for Networking {
             note_closed(link, why.clone());
             why
         })?;
-        let stream = link.sockets.keep(HOST, Socket::Stream(stream))?.into_stream().ok_or("not a stream")?;
+        let stream = link.sockets.keep(HOST, Socket::Stream(Arc::new(stream))).into_stream().ok_or("not a stream")?;
         let mut conn = Conn::new(HOST.to_owned(), stream, &Pending::default())?;
         wire::push(&mut conn.out, &Message::Hello { protocol: PROTOCOL })?;
         {
@@ -281,6 +324,7 @@ impl Module for Networking {
             caller: ctx.caller()?,
             app: self.config.app.clone(),
             rate: self.config.rate,
+            limits: limits(&self.config, open_file_limit()),
             live: Arc::default(),
             leaving: Arc::default(),
             finished: Arc::default(),
@@ -310,3 +354,25 @@ impl Module for Networking {
 }
 
 playground_api::export_module!(Networking, services = [dyn Net]);
+
+#[cfg(test)]
+mod tests {
+    use super::{Config, limits};
+
+    #[test]
+    fn the_caps_fit_a_quarter_of_the_open_file_limit_waiting_connections_first() {
+        let config = Config::default();
+        let roomy = limits(&config, Some(1 << 20));
+        assert_eq!((roomy.pending, roomy.pending_per_address, roomy.players), (64, 16, 16));
+        assert_eq!(roomy.descriptors, 1 << 18);
+        // 1024 files: 256 for networking, the listener and 80 connections fit.
+        assert_eq!(limits(&config, Some(1024)).pending, 64);
+        // 256 files: 64 for networking: the listener, 16 players, 47 waiting.
+        let tight = limits(&config, Some(256));
+        assert_eq!((tight.pending, tight.players, tight.descriptors), (47, 16, 64));
+        // Absurdly tight: still one of each.
+        let tiny = limits(&config, Some(4));
+        assert_eq!((tiny.pending, tiny.pending_per_address, tiny.players), (1, 1, 1));
+        assert_eq!(limits(&config, None).pending, 64, "no limit known: the configured caps");
+    }
+}

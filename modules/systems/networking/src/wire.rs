@@ -1,7 +1,8 @@
 //! What crosses the wire: length-prefixed frames (tokio-util's `LengthDelimitedCodec`, used
 //! without an async runtime) holding messages encoded with the api's codec. A host and a
-//! joiner first agree on [`PROTOCOL`]; anything else (garbage, a frame over [`MAX_FRAME`], a
-//! message out of turn) closes that connection with the reason.
+//! joiner first agree on [`PROTOCOL`]; anything else (garbage, a frame over [`MAX_FRAME`], or
+//! over [`HELLO_FRAME`] before the hello, a message out of turn) closes that connection with
+//! the reason.
 
 use bytes::{Buf, Bytes, BytesMut};
 use playground_api::codec;
@@ -13,6 +14,10 @@ pub(crate) const PROTOCOL: u32 = 1;
 
 /// The largest frame either side accepts: a snapshot of a few thousand entities fits.
 pub(crate) const MAX_FRAME: usize = 4 << 20;
+
+/// The largest frame a host reads from a connection that has not said hello: a hello is a
+/// few bytes, and a stranger must not make the host hold megabytes.
+pub(crate) const HELLO_FRAME: usize = 1 << 10;
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 #[serde(crate = "playground_api::serde")]
@@ -29,26 +34,28 @@ pub(crate) enum Message {
     Goodbye { reason: String },
 }
 
-fn frames() -> LengthDelimitedCodec {
-    LengthDelimitedCodec::builder().max_frame_length(MAX_FRAME).new_codec()
+fn frames(max: usize) -> LengthDelimitedCodec {
+    LengthDelimitedCodec::builder().max_frame_length(max).new_codec()
 }
 
 /// Appends `message` as one frame to `out`.
 pub(crate) fn push(out: &mut BytesMut, message: &Message) -> Result<usize, String> {
     let body = codec::encode(message)?;
     let before = out.len();
-    frames().encode(Bytes::from(body), out).map_err(|e| format!("cannot frame a message: {e}"))?;
+    frames(MAX_FRAME).encode(Bytes::from(body), out).map_err(|e| format!("cannot frame a message: {e}"))?;
     Ok(out.len() - before)
 }
 
 /// The next whole message at the front of `unread`, taken off it; `Ok(None)` until one has
-/// arrived whole; `Err` for a frame too big or bytes that are not a message.
-pub(crate) fn next(unread: &mut BytesMut) -> Result<Option<(Message, usize)>, String> {
+/// arrived whole; `Err` for a frame over `max` bytes or bytes that are not a message.
+pub(crate) fn next(unread: &mut BytesMut, max: usize) -> Result<Option<(Message, usize)>, String> {
     // The codec remembers a frame's header once it has read it, but nothing a codec holds
     // may outlive this call (a reload drops it): it decodes a copy, and only a whole frame
     // is taken off `unread`.
     let mut probe = unread.clone();
-    let Some(frame) = frames().decode(&mut probe).map_err(|e| format!("a bad frame ({e})"))? else { return Ok(None) };
+    let Some(frame) = frames(max).decode(&mut probe).map_err(|e| format!("a bad frame ({e})"))? else {
+        return Ok(None);
+    };
     let size = unread.len() - probe.len();
     unread.advance(size);
     let message = codec::decode(&frame).map_err(|e| format!("a malformed message ({e})"))?;
@@ -68,7 +75,7 @@ pub(crate) fn unread_again(unread: &mut BytesMut, message: &Message) -> Result<(
 mod tests {
     use bytes::BytesMut;
 
-    use super::{MAX_FRAME, Message, next, push, unread_again};
+    use super::{HELLO_FRAME, MAX_FRAME, Message, next, push, unread_again};
 
     #[test]
     fn frames_round_trip_whole_or_wait_for_the_rest() {
@@ -76,24 +83,28 @@ mod tests {
         push(&mut out, &Message::Snapshot { seq: 7, payload: vec![1, 2, 3] }).expect("push");
         push(&mut out, &Message::Input { payload: vec![9] }).expect("push");
         let mut half = out.split_to(5);
-        assert_eq!(next(&mut half), Ok(None), "a frame cut short waits");
+        assert_eq!(next(&mut half, MAX_FRAME), Ok(None), "a frame cut short waits");
         half.extend_from_slice(&out);
-        let first = next(&mut half).expect("decodes").expect("whole");
+        let first = next(&mut half, MAX_FRAME).expect("decodes").expect("whole");
         assert_eq!(first.0, Message::Snapshot { seq: 7, payload: vec![1, 2, 3] });
         unread_again(&mut half, &first.0).expect("back");
         assert_eq!(
-            next(&mut half).expect("again").map(|m| m.0),
+            next(&mut half, MAX_FRAME).expect("again").map(|m| m.0),
             Some(Message::Snapshot { seq: 7, payload: vec![1, 2, 3] })
         );
-        assert_eq!(next(&mut half).expect("second").map(|m| m.0), Some(Message::Input { payload: vec![9] }));
+        assert_eq!(next(&mut half, MAX_FRAME).expect("second").map(|m| m.0), Some(Message::Input { payload: vec![9] }));
         assert!(half.is_empty());
     }
 
     #[test]
     fn garbage_and_oversized_frames_are_errors() {
         let mut garbage = BytesMut::from(&[0, 0, 0, 3, 0xc1, 0xc1, 0xc1][..]);
-        assert!(next(&mut garbage).is_err_and(|e| e.contains("malformed")));
+        assert!(next(&mut garbage, MAX_FRAME).is_err_and(|e| e.contains("malformed")));
         let mut huge = BytesMut::from(&(MAX_FRAME as u32 + 1).to_be_bytes()[..]);
-        assert!(next(&mut huge).is_err_and(|e| e.contains("bad frame")));
+        assert!(next(&mut huge, MAX_FRAME).is_err_and(|e| e.contains("bad frame")));
+        let mut before_hello = BytesMut::new();
+        push(&mut before_hello, &Message::Input { payload: vec![0; HELLO_FRAME] }).expect("push");
+        assert!(next(&mut before_hello.clone(), HELLO_FRAME).is_err_and(|e| e.contains("bad frame")));
+        assert!(next(&mut before_hello, MAX_FRAME).is_ok_and(|m| m.is_some()), "fine after the hello");
     }
 }
