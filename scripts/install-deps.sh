@@ -33,8 +33,9 @@ fi
 
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
-# cargo-hakari keeps workspace-hack/ (the features every build agrees on) up to date; the
-# check below and live edit's check of a changed Cargo.toml run it.
+# cargo-hakari keeps workspace-hack/ (the features every build agrees on) up to date:
+# scripts/check.sh verifies it. The editor itself needs no cargo-hakari (it links the hakari
+# library, module-loader/src/shared.rs).
 if ! cargo hakari --version 2>/dev/null | grep -q "0.9.39"; then
   cargo install cargo-hakari --version 0.9.39 --locked
 fi

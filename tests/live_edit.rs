@@ -391,7 +391,9 @@ fn a_plain_new_dependency_just_builds_and_reloads() {
 fn a_dependency_that_asks_shared_crates_for_more_is_explained_and_runs_after_a_restart() {
     let live = LiveWorkspace::prepare();
     let api = api_library(&live);
-    let mut shell = live.shell();
+    // No cargo-hakari: the check and the restart's update need only what the run command
+    // installs.
+    let mut shell = live.shell_without_cargo_hakari();
     shell.ok("call plugins/counter add 5");
 
     // serde_json is linked by the api; `preserve_order` is a feature the api does not use.
@@ -418,4 +420,29 @@ fn a_dependency_that_asks_shared_crates_for_more_is_explained_and_runs_after_a_r
     assert!(hack.contains("preserve_order"), "every build now asks for it:\n{hack}");
     assert!(shell.quit());
     // The next `LiveWorkspace::prepare` puts the workspace's files back and rebuilds.
+}
+
+#[test]
+fn a_shared_crates_check_that_cannot_run_builds_nothing_and_says_why() {
+    let live = LiveWorkspace::prepare();
+    let mut shell = live.shell_without_cargo_hakari();
+    shell.ok("call plugins/counter add 6");
+    // A setting the check does not know: it cannot say what hakari would.
+    let config = live.root.join(".config/hakari.toml");
+    let text = std::fs::read_to_string(&config).expect("hakari.toml");
+    std::fs::write(&config, format!("{text}\nunify-target-host = \"replicate-target-on-host\"\n")).expect("write");
+    live.edit(COUNTER_CARGO, "[dependencies]", "[dependencies]\nitoa = \"1\"");
+    let events = shell.wait_for("built", BUILD);
+    let outcome = &events.last().expect("built")["outcome"];
+    let error = outcome["error"].as_str().unwrap_or_default();
+    assert_eq!(outcome["success"], false, "{outcome}");
+    assert!(
+        error.contains("cannot check whether the dependencies of plugins/counter change the shared crates"),
+        "{error}"
+    );
+    assert!(error.contains("unify-target-host") && error.contains("nothing was built"), "{error}");
+    assert!(events.iter().all(|e| e["kind"] != "reloaded"), "nothing reloaded: {events:?}");
+    assert_eq!(shell.ok("call plugins/counter get"), json!(6), "the running module keeps its state");
+    assert!(shell.quit());
+    // The next `LiveWorkspace::prepare` puts hakari.toml and the counter's Cargo.toml back.
 }

@@ -15,6 +15,7 @@
 //! [`Runtime`]: module_loader::Runtime
 
 mod access;
+mod args;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -22,7 +23,6 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use playground_api::serde::Deserialize;
 use playground_api::serde_json::{self, Value};
 use playground_api::tracing;
 use rmcp::handler::server::wrapper::Parameters;
@@ -30,10 +30,10 @@ use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabiliti
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData as McpError, ServerHandler, ServiceExt, tool, tool_handler, tool_router};
-use schemars::JsonSchema;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
+use self::args::{CallArgs, CreateArgs, IdArgs};
 use crate::inbox::{Controller, Inbox, Json, Message, Op};
 
 /// How the server is reached.
@@ -106,37 +106,6 @@ const INSTRUCTIONS: &str = "Playground is a live-coding editor whose code is hot
 arguments; `debug.inspect` shows a module's state, last error and reload history; `build.status` shows the \
 last build's compiler diagnostics (and, when `module.list` is empty, why the modules do not resolve). A \
 failed build or reload leaves the old code running.";
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(crate = "playground_api::serde", deny_unknown_fields)]
-struct IdArgs {
-    /// The module id, `<layer>/<name>`, e.g. `plugins/movement` (see `module.list`).
-    id: String,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(crate = "playground_api::serde", deny_unknown_fields)]
-struct CreateArgs {
-    /// The new module's id, `<layer>/<name>`: layer `systems`, `plugins` or `apps`; name of
-    /// lowercase letters, digits and `-`, starting with a letter (e.g. `plugins/greeter`).
-    id: String,
-    /// One line saying what the module does; goes into its manifest and docs.
-    #[serde(default)]
-    description: Option<String>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(crate = "playground_api::serde", deny_unknown_fields)]
-struct CallArgs {
-    /// The module id, `<layer>/<name>`.
-    id: String,
-    /// The method name the module's `call` dispatches on (e.g. `add`, `get`).
-    method: String,
-    /// The method's argument as JSON (a number, string, object, list...); omit it for
-    /// methods that take none.
-    #[serde(default)]
-    args: Option<Value>,
-}
 
 /// The tools. Holds only the inbox of the main thread: cheap to clone per HTTP session.
 #[derive(Clone)]

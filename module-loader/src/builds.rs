@@ -33,6 +33,7 @@ use playground_api::tracing;
 use crate::cargo::{self, Invocations, Progress};
 use crate::runtime::{Preopener, Runtime};
 use crate::rustc::{self, FastBuild};
+use crate::shared::{self, Veto};
 
 /// Asks the host to reach its safe point soon (a window repaints, the headless loop stops
 /// waiting). Called on the watcher's and the build's threads.
@@ -205,15 +206,24 @@ impl Builder {
         let started = Instant::now();
         match job.shared {
             Shared::Update => {
-                if let Err(why) = cargo::update_shared_crates(&self.workspace) {
+                if let Err(why) = shared::update(&self.workspace) {
                     tracing::warn!("the shared crates' features were not updated: {why}");
                 }
             }
-            Shared::Veto if job.check_shared => {
-                if let Some(reason) = cargo::shared_crates_veto(&self.workspace, &job.modules) {
-                    return Finished::NeedsRestart(reason);
+            Shared::Veto if job.check_shared => match shared::veto(&self.workspace, &job.modules) {
+                None => {}
+                Some(Veto::Restart(reason)) => return Finished::NeedsRestart(reason),
+                Some(Veto::Unchecked(reason)) => {
+                    return Finished::Built(BuildOutcome {
+                        modules: job.modules.clone(),
+                        packages: job.packages.clone(),
+                        error: Some(reason),
+                        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+                        finished_at: now(),
+                        ..BuildOutcome::default()
+                    });
                 }
-            }
+            },
             Shared::Veto => {}
         }
         let fast = job.fast.take().and_then(|units| match self.rebuild_directly(&job, &units) {

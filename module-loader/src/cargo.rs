@@ -14,7 +14,6 @@ use cargo_metadata::diagnostic::DiagnosticLevel;
 use module_rules::commands::{self, parse_progress, parse_running, strip_ansi};
 pub use module_rules::commands::{Invocations, Progress};
 use playground_api::host::{BuildOutcome, Diagnostic, Level};
-use playground_api::tracing;
 
 /// The cargo processes running now, so that a host that quits in the middle of a build can
 /// stop them ([`stop_builds`]) rather than leave them holding the build folder's lock for
@@ -50,9 +49,9 @@ fn track(child: Child) -> Arc<Mutex<Child>> {
     child
 }
 
-/// Runs a short cargo command (`cargo hakari ...`) to its end and returns its output, where
+/// Runs a short cargo command (`cargo metadata`) to its end and returns its output, where
 /// [`stop_builds`] can stop it like a build.
-fn run_tracked(command: &mut Command) -> std::io::Result<std::process::Output> {
+pub(crate) fn run_tracked(command: &mut Command) -> std::io::Result<std::process::Output> {
     let mut child = command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
     // Both pipes are read on threads, so neither fills up while the other is read.
     let read = |pipe: Option<Box<dyn Read + Send>>| {
@@ -97,83 +96,6 @@ pub(crate) fn convert(d: &cargo_metadata::diagnostic::Diagnostic) -> Option<Diag
         column: primary.map_or(0, |s| u32::try_from(s.column_start).unwrap_or(0)),
         rendered: strip_ansi(d.rendered.as_deref().unwrap_or(&d.message)),
     })
-}
-
-/// How the shared crates' features stand against the workspace's `Cargo.toml`s.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum SharedCrates {
-    /// `workspace-hack/Cargo.toml` is up to date: every build compiles the api alike.
-    UpToDate,
-    /// A dependency asks shared crates for other features: building now would rebuild the api
-    /// under the running process. What changes, one sentence per crate.
-    Change(Vec<String>),
-}
-
-/// Checks whether `workspace-hack/Cargo.toml` would change (`cargo hakari generate --diff`):
-/// that is, whether some crate's dependencies now ask shared crates for other features. `Err`
-/// when cargo-hakari cannot run (not installed: `bash scripts/install-deps.sh` installs it).
-fn check_shared_crates(workspace: &Path) -> Result<SharedCrates, String> {
-    let output = run_tracked(
-        Command::new(cargo_program())
-            .current_dir(workspace)
-            .args(["hakari", "generate", "--diff"])
-            .env("CARGO_TERM_COLOR", "never"),
-    )
-    .map_err(|e| format!("cannot run cargo hakari: {e}"))?;
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    match output.status.code() {
-        Some(0) => Ok(SharedCrates::UpToDate),
-        Some(1) if text.contains("+++") => {
-            let changes = commands::hack_changes(&text);
-            Ok(SharedCrates::Change(if changes.is_empty() {
-                vec!["workspace-hack/Cargo.toml changes".to_owned()]
-            } else {
-                changes
-            }))
-        }
-        _ => Err(format!(
-            "cargo hakari did not run ({}): {}",
-            output.status,
-            text.lines().find(|l| !l.trim().is_empty()).unwrap_or("no output")
-        )),
-    }
-}
-
-/// Why `modules` must not build now, if their dependencies ask shared crates for other
-/// features (`cargo hakari generate --diff`): building would rebuild the api under the running
-/// process. `None` when they may build (also when cargo-hakari cannot run: then a warning).
-pub fn shared_crates_veto(workspace: &Path, modules: &[String]) -> Option<String> {
-    match check_shared_crates(workspace) {
-        Ok(SharedCrates::UpToDate) => None,
-        Ok(SharedCrates::Change(changes)) => Some(format!(
-            "the dependencies of {} ask the shared crates for other features ({}): the api must be rebuilt, which \
-             only a restart can load; nothing was built",
-            if modules.is_empty() { "the workspace".to_owned() } else { modules.join(", ") },
-            changes.join("; ")
-        )),
-        Err(why) => {
-            tracing::warn!("cannot check the shared crates' features ({why}); building anyway");
-            None
-        }
-    }
-}
-
-/// Brings `workspace-hack/` up to date (`cargo hakari generate`, then `manage-deps` for a
-/// crate that lacks it): what a restart's build does first, so the new api takes what a
-/// module's new dependency asks.
-pub fn update_shared_crates(workspace: &Path) -> Result<(), String> {
-    for args in [["hakari", "generate"].as_slice(), ["hakari", "manage-deps", "-y"].as_slice()] {
-        let output = run_tracked(Command::new(cargo_program()).current_dir(workspace).args(args))
-            .map_err(|e| format!("cannot run cargo {}: {e}", args.join(" ")))?;
-        if !output.status.success() {
-            return Err(format!(
-                "cargo {} failed: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("no output")
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// Builds `packages` (for `modules`) in one cargo invocation, calling `on_progress` as units

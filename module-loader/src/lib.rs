@@ -9,7 +9,8 @@
 //!   Reload, start-up, restart): one build at a time, requests joined, one status; [`cargo`]
 //!   runs cargo for it and [`rustc`] is its fast path, re-running the rustc command cargo
 //!   used last time when only a module's own sources changed; [`live`] watches the
-//!   workspace and says which modules changed.
+//!   workspace and says which modules changed; [`shared`] checks, in process, that a build
+//!   keeps the shared crates' features (and so the api) as they are.
 //! - [`watchdog`] names a module that holds the main thread too long.
 //!
 //! The loader knows nothing about windows or the editor: it is driven by the shell (or a
@@ -23,6 +24,7 @@ pub mod library;
 pub mod live;
 pub mod runtime;
 pub mod rustc;
+pub mod shared;
 pub mod watchdog;
 
 pub use module_rules::{Error, Graph, Result, apps, discover, graph, manifest, scaffold};

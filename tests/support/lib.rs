@@ -598,6 +598,29 @@ impl LiveWorkspace {
         Shell::spawn(command)
     }
 
+    /// [`LiveWorkspace::shell`] with `cargo` as on a machine where only README's run command
+    /// ran: `cargo hakari` is no command there (the shell runs `$CARGO`, a script that
+    /// refuses `hakari` and hands everything else to the real cargo).
+    pub fn shell_without_cargo_hakari(&self) -> Shell {
+        let script = self.root.join("target/cargo-without-hakari");
+        let real = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\n# cargo on a machine without cargo-hakari (tests/support/lib.rs)\n\
+                 if [ \"$1\" = hakari ]; then echo 'error: no such command: `hakari`' >&2; exit 101; fi\n\
+                 exec '{real}' \"$@\"\n"
+            ),
+        )
+        .expect("write the cargo script");
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+        let hakari = Command::new(&script).arg("hakari").output().expect("run the script");
+        assert!(!hakari.status.success(), "the script refuses `cargo hakari`");
+        let mut command = self.shell_command(false);
+        command.env("CARGO", &script);
+        Shell::spawn(command)
+    }
+
     /// [`LiveWorkspace::shell`] with live edit off (`--no-watch`): only what is asked for
     /// builds.
     pub fn shell_not_watching(&self) -> Shell {
