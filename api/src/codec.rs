@@ -17,8 +17,16 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, String> {
 
 /// Decodes bytes made by [`encode`] into `T`, matching struct fields by name.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    rmp_serde::from_slice(bytes).map_err(|e| format!("cannot decode {}: {e}", short_type_name::<T>()))
+    let mut decoder = rmp_serde::Deserializer::from_read_ref(bytes);
+    decoder.set_max_depth(MAX_DEPTH);
+    T::deserialize(&mut decoder).map_err(|e| format!("cannot decode {}: {e}", short_type_name::<T>()))
 }
+
+/// How deep values may nest in bytes decoded here. Decoding recurses once per level, and
+/// bytes may come from a peer (the game's wire) to a worker thread with a small stack: the
+/// libraries' own limit (1024 levels) overflowed a 2 MiB stack in a debug build. A module's
+/// state nests a handful of levels.
+pub const MAX_DEPTH: usize = 64;
 
 /// Turns encoded bytes into JSON for display (the inspector, `state`, MCP). Empty bytes are
 /// `null`. Map keys that are not strings (an id-keyed map) become their JSON text, since
@@ -28,8 +36,9 @@ pub fn to_json(bytes: &[u8]) -> Result<serde_json::Value, String> {
         return Ok(serde_json::Value::Null);
     }
     let mut reader = bytes;
-    let value =
-        rmpv::decode::read_value(&mut reader).map_err(|e| format!("the bytes are not a readable value: {e}"))?;
+    // rmpv counts a value and its array or map apart: two steps a level.
+    let value = rmpv::decode::read_value_with_max_depth(&mut reader, 2 * MAX_DEPTH)
+        .map_err(|e| format!("the bytes are not a readable value: {e}"))?;
     Ok(msgpack_to_json(value))
 }
 
@@ -57,7 +66,7 @@ fn msgpack_to_json(value: rmpv::Value) -> serde_json::Value {
                 .map(|(k, v)| {
                     let key = match msgpack_to_json(k) {
                         J::String(s) => s,
-                        other => other.to_string(),
+                        other => key_text(&other),
                     };
                     (key, msgpack_to_json(v))
                 })
@@ -65,6 +74,25 @@ fn msgpack_to_json(value: rmpv::Value) -> serde_json::Value {
         ),
         M::Ext(kind, data) => serde_json::json!({ "ext": kind, "data": data }),
     }
+}
+
+/// The most of a non-string map key's JSON text shown as its key.
+const KEY_TEXT: usize = 256;
+
+/// A map key that is not a string, as JSON text, cut at [`KEY_TEXT`] bytes. Uncut, a key that
+/// is itself a map with such keys would be escaped again at every level, doubling each time:
+/// a few hundred bytes of input became gigabytes (found by `fuzz/`, target codec).
+fn key_text(key: &serde_json::Value) -> String {
+    let mut text = key.to_string();
+    if text.len() > KEY_TEXT {
+        let mut end = KEY_TEXT;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
 }
 
 /// Turns JSON (from a user or an assistant) into encoded bytes a module can decode.
@@ -82,6 +110,10 @@ fn short_type_name<T>() -> &'static str {
     let start = head.rfind("::").map_or(0, |i| i + 2);
     &full[start..]
 }
+
+/// The most a decoder reserves ahead for a sequence, whatever length its header claims; past
+/// it, the sequence grows as its elements arrive (so at most twice what the bytes hold).
+const PREALLOCATE: usize = 64 << 10;
 
 /// Bytes that encode as one binary blob instead of a list of numbers: use it for buffers,
 /// images and other large byte state, which then cross a reload at memcpy speed.
@@ -110,7 +142,9 @@ impl<'de> serde::Deserialize<'de> for Blob {
             }
             // Accept a list of numbers too, so a field that was a `Vec<u8>` becomes a Blob.
             fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Blob, A::Error> {
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                // The length is what the bytes claim, not what they hold: a 5-byte array
+                // header may claim four billion elements (found by `fuzz/`, target codec).
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(PREALLOCATE));
                 while let Some(b) = seq.next_element::<u8>()? {
                     out.push(b);
                 }
@@ -177,5 +211,94 @@ mod tests {
         assert_eq!(decode::<V1>(&bytes).unwrap(), V1 { name: "ada".into(), score: 7 });
         let blob = Blob(vec![1, 2, 3]);
         assert_eq!(decode::<Blob>(&encode(&blob).unwrap()).unwrap(), blob);
+    }
+
+    /// Inputs `fuzz/` found (target codec), each the bug fixed above that it names.
+    fn found(hex: &str) -> Vec<u8> {
+        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0)).collect()
+    }
+
+    #[test]
+    fn map_keys_that_are_maps_are_shown_without_blowing_up() {
+        // Keys that are maps whose keys are maps...: 121 bytes that, shown as JSON with each
+        // key escaped again at every level, asked for more than 64 MiB (`key_text`).
+        let input = found(
+            "87a587a5a8636f6ffffeffff0000008181818181818181818181818181818181818181817f7e7e7e81818181818181818100000000000000000000000000000000000000000000006492ca91000000696768746572747369636b87a573ffffffff6d65a361625eff00a57068000000cf6d65a3616294949481",
+        );
+        let shown = to_json(&input).map(|json| json.to_string()).unwrap_or_default();
+        assert!(shown.len() < 64 << 10, "{} bytes of JSON from {} bytes", shown.len(), input.len());
+    }
+
+    #[test]
+    fn a_blob_whose_header_claims_four_billion_bytes_reserves_no_more_than_it_holds() {
+        // Five bytes: an array header claiming 2^32 - 1 elements. Reserving that much (4 GiB)
+        // is lazy on Linux, so it is run in a child with 2 GiB of address space, where it
+        // would fail; `PREALLOCATE` is the fix.
+        let claims = [0xdd, 0xff, 0xff, 0xff, 0xff];
+        if std::env::var_os("PLAYGROUND_CODEC_CHILD").is_some() {
+            assert!(decode::<Blob>(&claims).is_err());
+            return;
+        }
+        let me = std::env::current_exe().expect("the test binary");
+        let child = std::process::Command::new("prlimit")
+            .args(["--as=2147483648", "--"])
+            .arg(me)
+            .args([
+                "--exact",
+                "codec::tests::a_blob_whose_header_claims_four_billion_bytes_reserves_no_more_than_it_holds",
+            ])
+            .env("PLAYGROUND_CODEC_CHILD", "1")
+            .output()
+            .expect("prlimit (util-linux) runs the child");
+        assert!(
+            child.status.success(),
+            "decoding 5 bytes needed more than 2 GiB ({}):\n{}",
+            child.status,
+            String::from_utf8_lossy(&child.stderr)
+        );
+    }
+
+    #[test]
+    fn nesting_past_the_decoders_depth_is_an_error_not_a_crash() {
+        // 2000 arrays in arrays, on a test thread's 2 MiB stack: refused at `MAX_DEPTH`.
+        let mut deep = vec![0x91; 2000];
+        deep.push(0xc0);
+        let error = decode::<serde_json::Value>(&deep).expect_err("too deep");
+        assert!(error.contains("depth"), "{error}");
+        assert!(to_json(&deep).is_err_and(|e| e.contains("depth")));
+        // As deep as the limit, far deeper than a state nests: read.
+        let mut fits = vec![0x91; MAX_DEPTH - 1];
+        fits.push(0xc0);
+        assert!(decode::<serde_json::Value>(&fits).is_ok());
+        assert!(to_json(&fits).is_ok());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn every_value_round_trips(
+            name in ".*",
+            score in proptest::prelude::any::<u32>(),
+            blob in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            keys in proptest::collection::btree_map(proptest::prelude::any::<u32>(), ".{0,8}", 0..8),
+        ) {
+            let value = (V1 { name, score }, Blob(blob), keys);
+            let bytes = encode(&value).expect("encodes");
+            let back: (V1, Blob, std::collections::BTreeMap<u32, String>) = decode(&bytes).expect("decodes");
+            proptest::prop_assert_eq!(back, value);
+            proptest::prop_assert!(to_json(&bytes).is_ok());
+        }
+
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+            let _ = decode::<V1>(&bytes);
+            let _ = decode::<Blob>(&bytes);
+            let _ = decode::<(String, bool)>(&bytes);
+            let _ = decode::<serde_json::Value>(&bytes);
+            if let Ok(json) = to_json(&bytes) {
+                let _ = from_json(&json);
+            }
+        }
     }
 }

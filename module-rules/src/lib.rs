@@ -26,6 +26,8 @@ pub mod scaffold;
 
 #[cfg(test)]
 mod fixture;
+#[cfg(test)]
+mod properties;
 
 pub use error::{Error, Result};
 pub use graph::Graph;

@@ -155,4 +155,35 @@ mod tests {
         assert_eq!(lines.len(), 6);
         assert_eq!(lines_of(&vec![b'y'; MAX_LINE]), vec![Ok("y".repeat(MAX_LINE))], "the limit itself is taken");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn any_bytes_are_read_as_lines_or_refused_never_a_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+        ) {
+            let lines = lines_of(&bytes);
+            // One line per newline, and one more for text after the last.
+            let newlines = bytes.iter().filter(|&&b| b == b'\n').count();
+            let tail = usize::from(!bytes.is_empty() && bytes.last() != Some(&b'\n'));
+            proptest::prop_assert_eq!(lines.len(), newlines + tail);
+            for line in lines.into_iter().flatten() {
+                let _ = parse_line(&line);
+            }
+        }
+
+        #[test]
+        fn a_call_with_json_arguments_parses_to_what_was_written(
+            id in "[a-z]{1,8}/[a-z][a-z0-9-]{0,8}",
+            method in "[a-z_]{1,12}",
+            number in proptest::prelude::any::<i64>(),
+            text in "[^\n\r\\\"]{0,20}",
+        ) {
+            let args = json!({ "n": number, "s": text });
+            let line = format!("call {id} {method} {args}");
+            let parsed = parse_line(&line);
+            proptest::prop_assert_eq!(parsed, Ok(Line::Op(Op::Call { id, method, args: Some(args) })));
+        }
+    }
 }

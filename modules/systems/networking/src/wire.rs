@@ -107,4 +107,78 @@ mod tests {
         assert!(next(&mut before_hello.clone(), HELLO_FRAME).is_err_and(|e| e.contains("bad frame")));
         assert!(next(&mut before_hello, MAX_FRAME).is_ok_and(|m| m.is_some()), "fine after the hello");
     }
+
+    #[test]
+    fn a_hello_nested_deeper_than_the_codec_reads_closes_the_connection_not_the_process() {
+        // `{"Hello": {"protocol": 1, "x": [[[...]]]}}`: serde skips the unknown field by
+        // recursing into it; on a worker's stack in a debug build 1024 levels overflowed.
+        let mut body = b"\x81\xa5Hello\x82\xa8protocol\x01\xa1x".to_vec();
+        body.extend(std::iter::repeat_n(0x91, 900));
+        body.push(0xc0);
+        let mut unread = BytesMut::from(&u32::try_from(body.len()).unwrap_or(0).to_be_bytes()[..]);
+        unread.extend_from_slice(&body);
+        let error = std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(move || next(&mut unread, HELLO_FRAME))
+            .expect("a thread")
+            .join()
+            .expect("no stack overflow");
+        assert!(error.is_err_and(|e| e.contains("depth")));
+    }
+
+    fn message() -> impl proptest::strategy::Strategy<Value = Message> {
+        use proptest::prelude::*;
+        prop_oneof![
+            any::<u32>().prop_map(|protocol| Message::Hello { protocol }),
+            proptest::collection::vec(any::<u8>(), 0..64).prop_map(|payload| Message::Welcome { payload }),
+            (any::<u64>(), proptest::collection::vec(any::<u8>(), 0..256))
+                .prop_map(|(seq, payload)| Message::Snapshot { seq, payload }),
+            proptest::collection::vec(any::<u8>(), 0..64).prop_map(|payload| Message::Input { payload }),
+            ".{0,40}".prop_map(|reason| Message::Goodbye { reason }),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn messages_round_trip_through_frames_cut_anywhere(
+            messages in proptest::collection::vec(message(), 1..6),
+            cut in proptest::prelude::any::<proptest::sample::Index>(),
+        ) {
+            let mut all = BytesMut::new();
+            for message in &messages {
+                push(&mut all, message).expect("push");
+            }
+            // What arrived so far, then the rest: whole messages only, in order.
+            let at = cut.index(all.len() + 1);
+            let mut unread = BytesMut::from(&all[..at]);
+            let mut got = Vec::new();
+            while let Some((message, _)) = next(&mut unread, MAX_FRAME).expect("decodes") {
+                got.push(message);
+            }
+            unread.extend_from_slice(&all[at..]);
+            while let Some((message, _)) = next(&mut unread, MAX_FRAME).expect("decodes") {
+                got.push(message);
+            }
+            proptest::prop_assert_eq!(got, messages);
+            proptest::prop_assert!(unread.is_empty());
+        }
+
+        #[test]
+        fn random_bytes_never_panic_and_never_take_more_than_given(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+            before_hello in proptest::prelude::any::<bool>(),
+        ) {
+            let max = if before_hello { HELLO_FRAME } else { MAX_FRAME };
+            let mut unread = BytesMut::from(&bytes[..]);
+            for _ in 0..=bytes.len() / 4 {
+                let left = unread.len();
+                match next(&mut unread, max) {
+                    Ok(Some((_, size))) => proptest::prop_assert!(size >= 4 && size <= left),
+                    Ok(None) | Err(_) => break,
+                }
+            }
+        }
+    }
 }

@@ -1,0 +1,4 @@
+//! Fuzz target: `playground_fuzz::lines` (see `fuzz/src/lib.rs`).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| playground_fuzz::lines(data));
