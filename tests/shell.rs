@@ -23,7 +23,7 @@ fn graph_prints_the_load_order() {
     assert!(ok, "{err}");
     assert_eq!(
         out,
-        "core/net 1.0.0\ncore/types 1.0.0\ncore/combat 1.0.0\ncore/ecs 1.0.0\ncore/rendering 1.0.0\n\
+        "core/net 1.1.0\ncore/types 1.0.0\ncore/combat 1.0.0\ncore/ecs 1.0.0\ncore/rendering 1.0.0\n\
          systems/ecs 1.0.0\nsystems/networking 1.0.0\nsystems/renderer 1.0.0\nplugins/combat 1.0.0\n\
          plugins/editor-graph 1.0.0\nplugins/editor-log 1.0.0\nplugins/editor-timings 1.0.0\nplugins/movement 1.0.0 [driven, integrate, wrap]\n\
          apps/editor 0.1.0\napps/game 0.1.0\n"
