@@ -74,14 +74,35 @@ pub(crate) fn restart(runtime: &Runtime, paths: &Paths) -> Result<(), String> {
     for warning in runtime.shutdown_all() {
         tracing::warn!("{warning}");
     }
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    if let Some(at) = args.iter().position(|a| a == "--restore-state") {
-        args.drain(at..(at + 2).min(args.len()));
-    }
-    args.push("--restore-state".to_owned());
-    args.push(file.display().to_string());
+    let args = restart_args(std::env::args().skip(1).collect(), &file);
     // The new process builds what it needs; a live-edit build left running would hold it up.
     module_loader::cargo::stop_builds();
     let error = Command::new(exe).args(&args).exec();
     Err(format!("the restart failed: {error}; the modules are stopped, start playground again"))
+}
+
+/// The command line of the restarted shell: this one's, restoring the states from `file`,
+/// and without `--mcp-new-token` (the clients connected with this token keep it).
+fn restart_args(mut args: Vec<String>, file: &Path) -> Vec<String> {
+    if let Some(at) = args.iter().position(|a| a == "--restore-state") {
+        args.drain(at..(at + 2).min(args.len()));
+    }
+    args.retain(|a| a != "--mcp-new-token");
+    args.push("--restore-state".to_owned());
+    args.push(file.display().to_string());
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::restart_args;
+
+    #[test]
+    fn a_restart_keeps_the_command_line_but_the_new_token_and_the_old_states() {
+        let args = ["--mcp-http", "127.0.0.1:8123", "--mcp-new-token", "--restore-state", "/old.state", "--headless"];
+        let args = restart_args(args.map(str::to_owned).to_vec(), Path::new("/new.state"));
+        assert_eq!(args, ["--mcp-http", "127.0.0.1:8123", "--headless", "--restore-state", "/new.state"]);
+    }
 }
