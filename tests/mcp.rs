@@ -110,7 +110,8 @@ fn a_client_over_http_on_loopback_with_the_host_check_on() {
         .args(["--mcp-http", &addr])
         // The token is kept in the sandbox, not in the user's runtime folder.
         .env("XDG_RUNTIME_DIR", sandbox.path())
-        .env("RUST_LOG", "warn")
+        // Every log line there is (rmcp's, hyper's, axum's too), to show the token is in none.
+        .env("RUST_LOG", "trace")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -158,7 +159,8 @@ fn a_client_over_http_on_loopback_with_the_host_check_on() {
     let file = token_file(sandbox.path());
     let paste = format!("--header \"Authorization: Bearer $(cat {})\"", file.display());
     assert!(stderr.contains("claude mcp add --transport http playground") && stderr.contains(&paste), "{stderr}");
-    assert!(!stderr.contains(token.trim()), "the token reached the log:\n{stderr}");
+    assert!(stderr.contains(" TRACE ") && stderr.contains("rmcp"), "the trace log was written:\n{stderr}");
+    assert!(!stderr.contains(token.trim()), "the token reached the log (RUST_LOG=trace)");
 }
 
 #[test]
