@@ -60,7 +60,9 @@ fn package_graph(workspace: &Path) -> Result<PackageGraph, String> {
     let output = run_tracked(&mut command).map_err(|e| format!("cannot run cargo metadata: {e}"))?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
-        let why = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no output");
+        // Cargo's (or rustup's) `error:` line says why; a backtrace may follow it.
+        let lines = || stderr.lines().map(str::trim).filter(|l| !l.is_empty());
+        let why = lines().find(|l| l.starts_with("error")).or_else(|| lines().next_back()).unwrap_or("no output");
         return Err(format!("cargo metadata failed ({}): {why}", output.status));
     }
     let stdout = String::from_utf8_lossy(&output.stdout);

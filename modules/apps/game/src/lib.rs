@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use core_combat::{EntityId, Fighter, Score};
 use core_ecs::{Transform, Vec2, World};
-use core_net::{Net, Role};
+use core_net::{Net, NetStatus, Role};
 use core_rendering::Renderer;
 use playground_api::serde::{Deserialize, Serialize};
 use playground_api::{Context, Module, Service, codec, egui};
@@ -87,7 +87,12 @@ impl Game {
 
     /// What this process is in a networked game.
     fn role(&self) -> Role {
-        self.net.as_ref().and_then(|n| n.with(|n| n.status().role).ok()).unwrap_or_default()
+        self.net_status().role
+    }
+
+    /// The network's counters (players, refusals), for the panel.
+    fn net_status(&self) -> NetStatus {
+        self.net.as_ref().and_then(|n| n.with(|n| n.status()).ok()).unwrap_or_default()
     }
 
     /// The player, made and everyone joined to the fight on first need in a generation; on
@@ -365,8 +370,8 @@ impl Module for Game {
         let score = self.score();
         let (Some(links), Some(renderer)) = (self.links.as_ref(), self.renderer.clone()) else { return };
         let world = links.world.clone();
-        let role = self.role();
-        let header = view::Header { play: &self.play_summary(), score, fighters: &self.fighters, player, role: &role };
+        let net = self.net_status();
+        let header = view::Header { play: &self.play_summary(), score, fighters: &self.fighters, player, net: &net };
         let (action, keys) = self.view.show(ui, &world, &renderer, &header, self.step);
         self.keys = keys.direction;
         self.strike |= keys.strike;

@@ -5,7 +5,7 @@
 
 use core_combat::{Fighter, Score};
 use core_ecs::{EntityId, Transform, World};
-use core_net::Role;
+use core_net::{NetStatus, Role};
 use core_rendering::{Camera, Color, Line, Renderer, Shape, Sprite, Vec2};
 use playground_api::{Service, egui};
 
@@ -21,7 +21,7 @@ pub(crate) struct Header<'a> {
     pub(crate) score: Score,
     pub(crate) fighters: &'a [Fighter],
     pub(crate) player: EntityId,
-    pub(crate) role: &'a Role,
+    pub(crate) net: &'a NetStatus,
 }
 
 /// The keys held on the view while it has focus.
@@ -168,7 +168,7 @@ impl View {
                     }
                 }
             });
-            if let Some(net) = self.network_row(ui, header.role) {
+            if let Some(net) = self.network_row(ui, header.net) {
                 action = Some(net);
             }
             if let Some(error) = &self.error {
@@ -190,9 +190,9 @@ impl View {
     }
 
     /// Host or join a game over the network, or leave it.
-    fn network_row(&mut self, ui: &mut egui::Ui, role: &Role) -> Option<Action> {
+    fn network_row(&mut self, ui: &mut egui::Ui, net: &NetStatus) -> Option<Action> {
         let mut action = None;
-        ui.horizontal(|ui| match role {
+        ui.horizontal(|ui| match &net.role {
             Role::Offline => {
                 ui.label("Network");
                 ui.add(egui::TextEdit::singleline(&mut self.address).desired_width(130.0));
@@ -204,7 +204,27 @@ impl View {
                 }
             }
             Role::Hosting(addr) => {
-                ui.label(format!("Hosting at {addr}"));
+                ui.label(format!("Hosting at {addr}: {} playing", net.peers));
+                let refused = &net.refused;
+                let turned_away = refused.late_hello + refused.pending_full + refused.address_full + refused.game_full;
+                if turned_away > 0 {
+                    // A flood shows here, with why, and the caps that held it.
+                    let limits = &net.limits;
+                    ui.colored_label(ui.visuals().warn_fg_color, format!("{turned_away} turned away")).on_hover_text(
+                        format!(
+                            "no hello within {} ms: {}\ntoo many waiting (at most {}): {}\ntoo many waiting from one \
+                             address (at most {}): {}\nthe game full (at most {} players): {}",
+                            limits.hello_timeout_ms,
+                            refused.late_hello,
+                            limits.pending,
+                            refused.pending_full,
+                            limits.pending_per_address,
+                            refused.address_full,
+                            limits.players,
+                            refused.game_full
+                        ),
+                    );
+                }
                 if ui.button("Stop hosting").clicked() {
                     action = Some(Action::Leave);
                 }
