@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs locally exactly what CI runs, in two tiers, and prints how long each phase took:
 #   bash scripts/check.sh           the whole check (CI's): install what is missing, format,
-#                                   the shared crates' features, clippy, docs, the unsafe audit,
-#                                   every test (BENCHMARKS.md, "The test suite", has its budget)
+#                                   the shared crates' features, clippy, docs, the fuzz targets
+#                                   (built, not run), the unsafe audit, every test
+#                                   (BENCHMARKS.md, "The test suite", has its budget)
 #   bash scripts/check.sh --quick   the edit-test loop: format, clippy, docs, every crate's unit
 #                                   tests (the rules, the loader, the shell, the modules); no
 #                                   end-to-end test, no install (under 2 minutes on a built target)
@@ -74,6 +75,13 @@ if [ "$tier" = quick ]; then
   phase unit-tests cargo test --workspace --lib --bins --locked
   exit 0
 fi
+fuzz_targets() {
+  # The fuzz targets compile the parsers' own files: a parser that names something new must
+  # still build there (on stable; running them needs nightly: scripts/fuzz.sh).
+  cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+  cargo clippy --manifest-path fuzz/Cargo.toml --locked -- -D warnings
+}
+phase fuzz-targets fuzz_targets
 phase unsafe-audit bash scripts/unsafe-audit.sh
 phase test-build cargo test --workspace --locked --no-run
 phase tests cargo test --workspace --locked

@@ -10,8 +10,8 @@ set -euo pipefail
 # backend needs libxkbcommon-x11-0; xdotool types real keys into the window for the test that
 # edits the editor inside itself. The editor's folder dialog (rfd, xdg-portal backend) needs
 # nothing to build: it opens libdbus-1.so.3 at run time, and without a portal (Xvfb, CI) the
-# editor says no dialog is available.
-PACKAGES=(pkg-config python3 python3-venv xvfb xauth xdotool mesa-vulkan-drivers libvulkan1 imagemagick libxkbcommon-x11-0)
+# editor says no dialog is available. g++: the check of the fuzz targets builds libFuzzer (C++).
+PACKAGES=(g++ pkg-config python3 python3-venv xvfb xauth xdotool mesa-vulkan-drivers libvulkan1 imagemagick libxkbcommon-x11-0)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
