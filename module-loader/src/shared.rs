@@ -12,7 +12,7 @@ use std::process::Command;
 
 use guppy::graph::PackageGraph;
 use guppy::graph::cargo::CargoResolverVersion;
-use guppy::{CargoMetadata, MetadataCommand};
+use guppy::{CargoMetadata, MetadataCommand, PackageId};
 use hakari::{DepFormatVersion, Hakari, HakariBuilder, HakariOutputOptions};
 use module_rules::commands;
 use playground_api::serde::Deserialize;
@@ -47,8 +47,8 @@ pub(crate) enum SharedCrates {
     /// `workspace-hack/Cargo.toml` is up to date: every build compiles the api alike.
     UpToDate,
     /// A dependency asks shared crates for other features: building now would rebuild the api
-    /// under the running process. What changes, one sentence per crate, and the new section.
-    Change { changes: Vec<String>, section: String },
+    /// under the running process. What changes, one sentence per crate.
+    Change(Vec<String>),
 }
 
 /// The workspace's package graph as cargo resolves it now (`cargo metadata`, which also
@@ -100,23 +100,24 @@ fn builder<'g>(workspace: &Path, graph: &'g PackageGraph) -> Result<(HakariBuild
     Ok((builder, options))
 }
 
-/// The generated section as the workspace's `Cargo.toml`s ask for it now, and hakari's view
-/// of the file that holds it.
-fn compute(workspace: &Path, graph: &PackageGraph) -> Result<(String, hakari::HakariCargoToml), String> {
+/// The generated section as the workspace's `Cargo.toml`s ask for it now, hakari's view of
+/// the file that holds it, and the workspace-hack package.
+fn compute(workspace: &Path, graph: &PackageGraph) -> Result<(String, hakari::HakariCargoToml, PackageId), String> {
     let (builder, options) = builder(workspace, graph)?;
+    let hack = builder.hakari_package().map(|p| p.id().clone()).ok_or("hakari has no workspace-hack package")?;
     let hakari: Hakari<'_> = builder.compute();
     let section = hakari.to_toml_string(&options).map_err(|e| format!("hakari cannot write the section: {e}"))?;
     let file = hakari
         .read_toml()
         .ok_or("hakari has no workspace-hack package")?
         .map_err(|e| format!("cannot read workspace-hack/Cargo.toml: {e}"))?;
-    Ok((section, file))
+    Ok((section, file, hack))
 }
 
 /// Whether `workspace-hack/Cargo.toml` would change, as `cargo hakari generate --diff` says.
 pub(crate) fn check(workspace: &Path) -> Result<SharedCrates, String> {
     let graph = package_graph(workspace)?;
-    let (section, file) = compute(workspace, &graph)?;
+    let (section, file, _) = compute(workspace, &graph)?;
     let patch = file.diff_toml(&section);
     if patch.hunks().is_empty() {
         return Ok(SharedCrates::UpToDate);
@@ -124,7 +125,7 @@ pub(crate) fn check(workspace: &Path) -> Result<SharedCrates, String> {
     let diff = hakari::diffy::PatchFormatter::new().fmt_patch(&patch).to_string();
     let changes = commands::hack_changes(&diff);
     let changes = if changes.is_empty() { vec!["workspace-hack/Cargo.toml changes".to_owned()] } else { changes };
-    Ok(SharedCrates::Change { changes, section })
+    Ok(SharedCrates::Change(changes))
 }
 
 /// Writes the section [`check`] computed into `workspace-hack/Cargo.toml` (what `cargo hakari
@@ -133,15 +134,13 @@ pub(crate) fn check(workspace: &Path) -> Result<SharedCrates, String> {
 /// agree on the shared crates.
 pub(crate) fn update(workspace: &Path) -> Result<(), String> {
     let graph = package_graph(workspace)?;
-    let (section, file) = compute(workspace, &graph)?;
+    let (section, file, hack) = compute(workspace, &graph)?;
     file.write_to_file(&section).map_err(|e| format!("cannot write workspace-hack/Cargo.toml: {e}"))?;
-    let config = builder(workspace, &graph)?.0;
-    let Some(hack) = config.hakari_package() else { return Ok(()) };
     let missing: Vec<String> = graph
         .workspace()
         .iter()
-        .filter(|member| member.id() != hack.id())
-        .filter(|member| !member.direct_links().any(|link| link.to().id() == hack.id()))
+        .filter(|member| *member.id() != hack)
+        .filter(|member| !member.direct_links().any(|link| *link.to().id() == hack))
         .map(|member| member.name().to_owned())
         .collect();
     if missing.is_empty() {
@@ -170,7 +169,7 @@ pub fn veto(workspace: &Path, modules: &[String]) -> Option<Veto> {
     let whose = || if modules.is_empty() { "the workspace".to_owned() } else { modules.join(", ") };
     match check(workspace) {
         Ok(SharedCrates::UpToDate) => None,
-        Ok(SharedCrates::Change { changes, .. }) => Some(Veto::Restart(format!(
+        Ok(SharedCrates::Change(changes)) => Some(Veto::Restart(format!(
             "the dependencies of {} ask the shared crates for other features ({}): the api must be rebuilt, which \
              only a restart can load; nothing was built",
             whose(),
